@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Top-level driver of the fork.  Every target installs what is missing
+# (buildsys/install-deps.sh) and prepares the QEMU tree (./configure) first,
+# so that each of them works on a fresh Debian 12 machine.
+#
+#   make            build qemu-system-x86_64 and the qtests
+#   make check      run every test; ends with "N passed, N failed"
+#   make demo       boot a Linux guest on the split-header device
+#   make bench      receive-path cost, split vs classic (callgrind)
+#   make tools      our programs outside QEMU (top-level meson.build)
+#   make refresh-patches   export hook commits of build/qemu to patches/
+
+SRC := $(CURDIR)
+BUILD ?= $(SRC)/build
+TREE := $(BUILD)/qemu
+QBUILD := $(TREE)/build
+GUEST := $(BUILD)/guest
+NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
+
+# Let clones in other folders (CI's) share ccache's results.
+export CCACHE_BASEDIR := $(SRC)
+export CCACHE_NOHASHDIR := true
+
+# Things that change the prepared tree, not just its build.
+PREP_INPUTS := configure $(wildcard patches/*.patch) \
+	$(shell git -C $(SRC) ls-files --cached --others --exclude-standard \
+	    hw include tests docs contrib 2>/dev/null)
+
+.PHONY: all deps prepare build tools guest check demo bench \
+	refresh-patches clean distclean
+
+all: build
+
+deps:
+	@NEED_DEB_SRC=$$(test -f downloads/qemu_10.0.2+ds.orig.tar.xz || \
+	    test -f $(TREE)/.git/splithdr-source || echo 1) \
+	    buildsys/install-deps.sh
+
+$(QBUILD)/.splithdr-prepared: $(PREP_INPUTS) | deps
+	./configure --builddir=$(BUILD)
+	@touch $@
+
+prepare: deps $(QBUILD)/.splithdr-prepared
+
+build: prepare
+	@echo "build: ninja $(NINJA_TARGETS) (a full build takes ~15 min on 2 cores)"
+	ninja -C $(QBUILD) $(NINJA_TARGETS)
+	$(MAKE) -s -C $(QBUILD) pc-bios/optionrom/all
+
+# Our own programs (top-level meson.build), built against the prepared tree.
+tools: prepare
+	@test -f $(BUILD)/tools/build.ninja || \
+	    meson setup $(BUILD)/tools $(SRC) -Dqemu_tree=build/qemu
+	ninja -C $(BUILD)/tools
+
+guest: deps
+	guest/build-image.sh $(GUEST)
+
+check: build guest
+	buildsys/run-checks.sh --build $(BUILD)
+
+demo: build guest
+	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)
+
+bench: build
+	bench/splithdr-bench.sh --build $(BUILD)
+
+refresh-patches:
+	buildsys/refresh-patches.sh $(TREE) $(SRC)/patches
+
+clean:
+	if [ -d $(QBUILD) ]; then ninja -C $(QBUILD) clean; fi
+
+distclean:
+	rm -rf $(BUILD)
