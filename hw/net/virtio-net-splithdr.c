@@ -1,0 +1,588 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Split transport header receive for virtio-net.
+ *
+ * Each receive queue may get a ring of fixed-size header slots in guest
+ * memory (VIRTIO_NET_CTRL_SPLIT_HDR_SET).  On such a queue the device writes
+ * the k-th packet's virtio header, and for split packets its L2..L4 headers,
+ * into slot k mod num_slots, and the payload from offset 0 into the
+ * mergeable data buffers.  The split decision is in
+ * virtio-net-splithdr-policy.c; the normative text is
+ * docs/specs/virtio-net-split-hdr.rst.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/iov.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qom/object.h"
+#include "system/dma.h"
+#include "exec/memory.h"
+#include "migration/vmstate.h"
+#include "net/net.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-net.h"
+#include "hw/virtio/virtio-net-splithdr.h"
+#include "net_rx_pkt.h"
+#include "virtio-net-splithdr-policy.h"
+#include "trace.h"
+
+typedef struct VirtIONetSplitHdrRing {
+    /* Configuration from SET; ring_addr == 0: classic receive. */
+    uint64_t ring_addr;
+    uint32_t slot_size;
+    uint32_t num_slots;
+    uint32_t proto_mask;
+    /* k: packets delivered since SET, mod 2^32; picks slot and seq. */
+    uint32_t next;
+
+    /* Counters for QMP; local to this QEMU, not migrated. */
+    uint64_t verdicts[SPLITHDR_VERDICT__MAX];
+    uint64_t header_bytes;
+    uint64_t payload_bytes;
+} VirtIONetSplitHdrRing;
+
+struct VirtIONetSplitHdr {
+    VirtIONet *n;
+    uint32_t nr_rings;            /* max_queue_pairs */
+    uint32_t nr_active;           /* rings with ring_addr != 0 */
+    VirtIONetSplitHdrRing *rings;
+
+    /*
+     * Scratch for one packet, kept off the stack: large automatic arrays
+     * are zeroed on every call under -ftrivial-auto-var-init=zero.
+     */
+    VirtQueueElement **elems;
+    size_t *lens;
+    uint8_t *slot;
+};
+
+#define SPLITHDR_SLOT_HDR_OFF VIRTIO_NET_SPLIT_HDR_PREFIX_LEN
+
+static bool splithdr_negotiated(VirtIONet *n)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(n);
+
+    return virtio_vdev_has_feature(vdev, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER) &&
+           virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1) &&
+           virtio_vdev_has_feature(vdev, VIRTIO_NET_F_CTRL_VQ) &&
+           virtio_vdev_has_feature(vdev, VIRTIO_NET_F_MRG_RXBUF);
+}
+
+/* --- Feature negotiation and lifetime ------------------------------------ */
+
+void virtio_net_splithdr_get_features(VirtIONet *n, uint64_t *features,
+                                      bool vhost)
+{
+    const char *why = NULL;
+
+    if (!virtio_has_feature(*features, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
+        return;
+    }
+    if (vhost) {
+        why = "the vhost backend does its own receive";
+    } else if (!virtio_has_feature(*features, VIRTIO_NET_F_CTRL_VQ)) {
+        why = "it needs ctrl_vq=on";
+    } else if (!virtio_has_feature(*features, VIRTIO_NET_F_MRG_RXBUF)) {
+        why = "it needs mrg_rxbuf=on";
+    }
+    if (why) {
+        virtio_clear_feature(features, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER);
+        warn_report_once("virtio-net: split-hdr=on is not offered: %s", why);
+    }
+}
+
+static void splithdr_get_stats(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
+{
+    VirtIONetSplitHdr *s = opaque;
+    QList *list = qlist_new();
+    QObject *ret;
+    uint32_t i;
+    int r;
+
+    for (i = 0; i < s->nr_rings; i++) {
+        VirtIONetSplitHdrRing *ring = &s->rings[i];
+        QDict *q = qdict_new();
+
+        qdict_put_int(q, "queue", i);
+        qdict_put_bool(q, "enabled", ring->ring_addr != 0);
+        qdict_put_int(q, "slot", ring->next);
+        for (r = 0; r < SPLITHDR_VERDICT__MAX; r++) {
+            qdict_put_int(q, splithdr_verdict_name(r), ring->verdicts[r]);
+        }
+        qdict_put_int(q, "header-bytes", ring->header_bytes);
+        qdict_put_int(q, "payload-bytes", ring->payload_bytes);
+        qlist_append(list, q);
+    }
+    ret = QOBJECT(list);
+    visit_type_any(v, name, &ret, errp);
+    qobject_unref(ret);
+}
+
+void virtio_net_splithdr_realize(VirtIONet *n, Error **errp)
+{
+    VirtIONetSplitHdr *s;
+
+    if (!virtio_has_feature(n->host_features,
+                            VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
+        return;
+    }
+    s = g_new0(VirtIONetSplitHdr, 1);
+    s->n = n;
+    s->nr_rings = n->max_queue_pairs;
+    s->rings = g_new0(VirtIONetSplitHdrRing, s->nr_rings);
+    s->elems = g_new(VirtQueueElement *, VIRTQUEUE_MAX_SIZE);
+    s->lens = g_new(size_t, VIRTQUEUE_MAX_SIZE);
+    s->slot = g_malloc(VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX);
+    n->splithdr = s;
+    object_property_add(OBJECT(n), "split-hdr-stats", "any",
+                        splithdr_get_stats, NULL, NULL, s);
+}
+
+void virtio_net_splithdr_unrealize(VirtIONet *n)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+
+    if (!s) {
+        return;
+    }
+    g_free(s->rings);
+    g_free(s->elems);
+    g_free(s->lens);
+    g_free(s->slot);
+    g_free(s);
+    n->splithdr = NULL;
+}
+
+static void splithdr_ring_clear(VirtIONetSplitHdr *s, uint32_t rq)
+{
+    VirtIONetSplitHdrRing *ring = &s->rings[rq];
+
+    if (ring->ring_addr) {
+        s->nr_active--;
+        trace_virtio_net_splithdr_clear(rq, ring->next);
+    }
+    ring->ring_addr = 0;
+    ring->next = 0;
+}
+
+void virtio_net_splithdr_reset(VirtIONet *n)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    uint32_t i;
+
+    if (!s) {
+        return;
+    }
+    for (i = 0; i < s->nr_rings; i++) {
+        splithdr_ring_clear(s, i);
+    }
+}
+
+void virtio_net_splithdr_queue_reset(VirtIONet *n, uint32_t vq_index)
+{
+    /* Receive queues are the even virtqueues below the control queue. */
+    if (n->splithdr && vq_index % 2 == 0 &&
+        vq_index / 2 < n->splithdr->nr_rings) {
+        splithdr_ring_clear(n->splithdr, vq_index / 2);
+    }
+}
+
+/* --- Ring configuration --------------------------------------------------- */
+
+/* Is [addr, addr + len) writable RAM in the device's DMA address space? */
+static bool splithdr_range_is_ram(AddressSpace *as, hwaddr addr, hwaddr len)
+{
+    RCU_READ_LOCK_GUARD();
+
+    while (len) {
+        hwaddr xlat, l = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l, true,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!l || !memory_region_is_ram(mr) || mr->readonly ||
+            memory_region_is_romd(mr)) {
+            return false;
+        }
+        addr += l;
+        len -= l;
+    }
+    return true;
+}
+
+/*
+ * Check a ring configuration for receive queue @rq.  Shared by SET and
+ * by migration, which must refuse what SET would refuse.
+ */
+static bool splithdr_ring_check(VirtIONet *n, uint32_t rq,
+                                const VirtIONetSplitHdrRing *c, Error **errp)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(n);
+    uint64_t len;
+    int qsize;
+
+    if (rq >= n->max_queue_pairs) {
+        error_setg(errp, "queue %u beyond %u pairs", rq, n->max_queue_pairs);
+        return false;
+    }
+    if (!c->ring_addr) {
+        return true;
+    }
+    if (!c->proto_mask || (c->proto_mask & ~VIRTIO_NET_SPLIT_HDR_PROTO_ALL)) {
+        error_setg(errp, "bad proto_mask 0x%x", c->proto_mask);
+        return false;
+    }
+    if (!is_power_of_2(c->slot_size) ||
+        c->slot_size < VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MIN ||
+        c->slot_size > VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX) {
+        error_setg(errp, "bad slot_size %u", c->slot_size);
+        return false;
+    }
+    qsize = virtio_queue_get_num(vdev, rq * 2);
+    if (!is_power_of_2(c->num_slots) || c->num_slots < qsize ||
+        c->num_slots > VIRTIO_NET_SPLIT_HDR_NUM_SLOTS_MAX) {
+        error_setg(errp, "bad num_slots %u (queue size %d)", c->num_slots,
+                   qsize);
+        return false;
+    }
+    if (c->ring_addr % VIRTIO_NET_SPLIT_HDR_RING_ALIGN) {
+        error_setg(errp, "ring_addr 0x%" PRIx64 " not aligned", c->ring_addr);
+        return false;
+    }
+    len = (uint64_t)c->num_slots * c->slot_size;
+    if (c->ring_addr + len < c->ring_addr ||
+        !splithdr_range_is_ram(vdev->dma_as, c->ring_addr, len)) {
+        error_setg(errp, "ring 0x%" PRIx64 "+0x%" PRIx64 " is not RAM",
+                   c->ring_addr, len);
+        return false;
+    }
+    return true;
+}
+
+static uint8_t splithdr_set(VirtIONet *n, const struct iovec *iov,
+                            unsigned int iov_cnt)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    struct virtio_net_split_hdr_set cmd;
+    VirtIONetSplitHdrRing c = { 0 };
+    Error *err = NULL;
+    uint32_t rq;
+
+    if (iov_size(iov, iov_cnt) != sizeof(cmd) ||
+        iov_to_buf(iov, iov_cnt, 0, &cmd, sizeof(cmd)) != sizeof(cmd)) {
+        error_setg(&err, "command length %zu", iov_size(iov, iov_cnt));
+        goto fail;
+    }
+    rq = le16_to_cpu(cmd.rq_index);
+    c.slot_size = le16_to_cpu(cmd.slot_size);
+    c.num_slots = le32_to_cpu(cmd.num_slots);
+    c.proto_mask = le32_to_cpu(cmd.proto_mask);
+    c.ring_addr = le64_to_cpu(cmd.ring_addr);
+    if (cmd.reserved) {
+        error_setg(&err, "reserved field set");
+        goto fail;
+    }
+    if (!splithdr_ring_check(n, rq, &c, &err)) {
+        goto fail;
+    }
+    /* Slots would otherwise race with buffers the device already owns. */
+    if (!virtio_queue_empty(n->vqs[rq].rx_vq)) {
+        error_setg(&err, "receive queue %u holds buffers", rq);
+        goto fail;
+    }
+
+    splithdr_ring_clear(s, rq);
+    if (c.ring_addr) {
+        s->rings[rq].ring_addr = c.ring_addr;
+        s->rings[rq].slot_size = c.slot_size;
+        s->rings[rq].num_slots = c.num_slots;
+        s->rings[rq].proto_mask = c.proto_mask;
+        s->nr_active++;
+    }
+    trace_virtio_net_splithdr_set(rq, c.slot_size, c.num_slots, c.proto_mask,
+                                  c.ring_addr);
+    return VIRTIO_NET_OK;
+
+fail:
+    trace_virtio_net_splithdr_set_error(error_get_pretty(err));
+    error_free(err);
+    return VIRTIO_NET_ERR;
+}
+
+uint8_t virtio_net_splithdr_handle_ctrl(VirtIONet *n, uint8_t cmd,
+                                        const struct iovec *iov,
+                                        unsigned int iov_cnt)
+{
+    if (!n->splithdr || !splithdr_negotiated(n) ||
+        cmd != VIRTIO_NET_CTRL_SPLIT_HDR_SET) {
+        return VIRTIO_NET_ERR;
+    }
+    return splithdr_set(n, iov, iov_cnt);
+}
+
+/* --- Receive -------------------------------------------------------------- */
+
+/* The parse RSS made of this packet, as the policy wants it. */
+static void splithdr_parse_from_rx_pkt(struct NetRxPkt *pkt, size_t off,
+                                       SplitHdrParse *p)
+{
+    net_rx_pkt_get_protocols(pkt, &p->hasip4, &p->hasip6, &p->l4proto);
+    p->l4off = net_rx_pkt_get_l4_hdr_offset(pkt) - off;
+    if (p->hasip4) {
+        eth_ip4_hdr_info *ip4 = net_rx_pkt_get_ip4_info(pkt);
+
+        p->fragment = ip4->fragment;
+        p->ip_proto = ip4->ip4_hdr.ip_p;
+    } else if (p->hasip6) {
+        eth_ip6_hdr_info *ip6 = net_rx_pkt_get_ip6_info(pkt);
+
+        p->fragment = ip6->fragment;
+        p->ip_proto = ip6->l4proto;
+    }
+}
+
+static void splithdr_discard(VirtQueue *vq, VirtQueueElement **elems,
+                             const size_t *lens, unsigned int n)
+{
+    unsigned int j;
+
+    for (j = 0; j < n; j++) {
+        virtqueue_detach_element(vq, elems[j], lens[j]);
+        g_free(elems[j]);
+    }
+}
+
+/*
+ * Deliver one packet on a queue whose ring is set: decide, take data
+ * buffers and fill them with the payload, write the slot, then publish.
+ * @hash: hash fields RSS computed, if any.
+ */
+static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
+                                const uint8_t *buf, size_t size,
+                                const SplitHdrParse *rss_parse,
+                                const struct virtio_net_hdr_v1_hash *hash)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(n);
+    VirtIONetSplitHdr *s = n->splithdr;
+    VirtIONetSplitHdrRing *ring = &s->rings[nc->queue_index];
+    VirtQueue *vq = n->vqs[nc->queue_index].rx_vq;
+    const uint8_t *frame = buf + n->host_hdr_len;
+    size_t flen = size - n->host_hdr_len;
+    size_t vhdr_len = n->guest_hdr_len;
+    struct virtio_net_hdr_v1_hash *vhdr = (void *)(s->slot +
+                                                   SPLITHDR_SLOT_HDR_OFF);
+    struct iovec vhdr_iov = { .iov_base = vhdr, .iov_len = vhdr_len };
+    SplitHdrParse parse;
+    SplitHdrVerdict verdict;
+    size_t hdr_len = 0, offset, slot_len;
+    unsigned int i = 0;
+    hwaddr slot_addr;
+
+    if (!virtio_net_can_receive(nc)) {
+        return -1;
+    }
+    if (!virtio_net_receive_filter(n, buf, size)) {
+        return size;
+    }
+
+    if (rss_parse) {
+        parse = *rss_parse;
+    } else {
+        splithdr_parse(frame, flen, &parse);
+    }
+    verdict = splithdr_classify(frame, flen, &parse, ring->proto_mask,
+                                ring->slot_size - SPLITHDR_SLOT_HDR_OFF -
+                                vhdr_len, &hdr_len);
+    if (verdict != SPLITHDR_SPLIT) {
+        hdr_len = 0;
+    }
+
+    /* A packet without payload still takes one buffer, used length 0. */
+    if (!virtio_net_has_buffers(&n->vqs[nc->queue_index],
+                                MAX(flen - hdr_len, 1))) {
+        return 0;
+    }
+
+    /* The virtio header: classic code, but into the slot image. */
+    memset(vhdr, 0, sizeof(*vhdr));
+    virtio_net_receive_header(n, &vhdr_iov, 1, buf, size);
+    if (n->rss_data.populate_hash) {
+        vhdr->hash_value = cpu_to_le32(hash->hash_value);
+        vhdr->hash_report = cpu_to_le16(hash->hash_report);
+    }
+
+    offset = hdr_len;
+    do {
+        VirtQueueElement *elem;
+
+        if (i == VIRTQUEUE_MAX_SIZE) {
+            virtio_error(vdev, "virtio-net split-hdr: buffer chain too long");
+            goto err;
+        }
+        elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
+        if (!elem) {
+            if (i) {
+                virtio_error(vdev, "virtio-net split-hdr: queue %u ran dry "
+                             "after %u buffers", nc->queue_index, i);
+            }
+            goto err;
+        }
+        if (elem->in_num < 1) {
+            virtio_error(vdev, "virtio-net split-hdr: receive buffer "
+                         "without writable descriptors");
+            virtqueue_detach_element(vq, elem, 0);
+            g_free(elem);
+            goto err;
+        }
+        s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
+                                  frame + offset, flen - offset);
+        s->elems[i++] = elem;
+        offset += s->lens[i - 1];
+    } while (offset < flen);
+
+    /* The slot: prefix, virtio header, and the headers when split. */
+    stw_le_p(s->slot, ring->next);
+    stw_le_p(s->slot + 2, 0);
+    vhdr->hdr.num_buffers = cpu_to_le16(i);
+    if (verdict == SPLITHDR_SPLIT) {
+        vhdr->hdr.flags |= VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
+        vhdr->hdr.hdr_len = cpu_to_le16(hdr_len);
+        memcpy(s->slot + SPLITHDR_SLOT_HDR_OFF + vhdr_len, frame, hdr_len);
+    }
+    slot_len = SPLITHDR_SLOT_HDR_OFF + vhdr_len + hdr_len;
+    slot_addr = ring->ring_addr +
+                (hwaddr)(ring->next & (ring->num_slots - 1)) * ring->slot_size;
+    /* Before the used entry: the driver owns the slot from there on. */
+    if (dma_memory_write(vdev->dma_as, slot_addr, s->slot, slot_len,
+                         MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+        virtio_error(vdev, "virtio-net split-hdr: slot at 0x%" HWADDR_PRIx
+                     " of queue %u is not writable", slot_addr,
+                     nc->queue_index);
+        goto err;
+    }
+
+    for (offset = 0; offset < i; offset++) {
+        virtqueue_fill(vq, s->elems[offset], s->lens[offset], offset);
+        g_free(s->elems[offset]);
+    }
+    virtqueue_flush(vq, i);
+    virtio_notify(vdev, vq);
+
+    trace_virtio_net_splithdr_rx(nc->queue_index, ring->next,
+                                 splithdr_verdict_name(verdict), hdr_len,
+                                 flen - hdr_len, i);
+    ring->verdicts[verdict]++;
+    ring->header_bytes += hdr_len;
+    ring->payload_bytes += flen - hdr_len;
+    ring->next++;
+    return size;
+
+err:
+    splithdr_discard(vq, s->elems, s->lens, i);
+    return -1;
+}
+
+bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
+                                 const uint8_t *buf, size_t size,
+                                 ssize_t *ret)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    struct virtio_net_hdr_v1_hash hash;
+    SplitHdrParse rss_parse;
+    bool parsed = false;
+
+    if (!s || !s->nr_active) {
+        return false;
+    }
+    hash.hash_value = 0;
+    hash.hash_report = 0;
+
+    /* Steer first; the ring of the queue the packet lands on decides. */
+    if (n->rss_data.enabled && n->rss_data.enabled_software_rss) {
+        int index = virtio_net_process_rss(nc, buf, size, &hash);
+
+        if (index >= 0) {
+            nc = qemu_get_subqueue(n->nic, index % n->curr_queue_pairs);
+        }
+        splithdr_parse_from_rx_pkt(n->rx_pkt, n->host_hdr_len, &rss_parse);
+        parsed = true;
+    }
+    if (nc->queue_index >= s->nr_rings ||
+        !s->rings[nc->queue_index].ring_addr) {
+        return false;
+    }
+    *ret = splithdr_deliver(n, nc, buf, size, parsed ? &rss_parse : NULL,
+                            &hash);
+    return true;
+}
+
+/* --- Migration ------------------------------------------------------------ */
+
+static int splithdr_post_load(void *opaque, int version_id)
+{
+    VirtIONetSplitHdr *s = opaque;
+    Error *err = NULL;
+    uint32_t i;
+
+    s->nr_active = 0;
+    for (i = 0; i < s->nr_rings; i++) {
+        if (!splithdr_ring_check(s->n, i, &s->rings[i], &err)) {
+            error_report_err(err);
+            return -EINVAL;
+        }
+        s->nr_active += s->rings[i].ring_addr != 0;
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_splithdr_ring = {
+    .name = "virtio-net-splithdr-ring",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(ring_addr, VirtIONetSplitHdrRing),
+        VMSTATE_UINT32(slot_size, VirtIONetSplitHdrRing),
+        VMSTATE_UINT32(num_slots, VirtIONetSplitHdrRing),
+        VMSTATE_UINT32(proto_mask, VirtIONetSplitHdrRing),
+        VMSTATE_UINT32(next, VirtIONetSplitHdrRing),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_splithdr_state = {
+    .name = "virtio-net-splithdr-state",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = splithdr_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32_EQUAL(nr_rings, VirtIONetSplitHdr, NULL),
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(rings, VirtIONetSplitHdr,
+                                             nr_rings, vmstate_splithdr_ring,
+                                             VirtIONetSplitHdrRing),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static bool splithdr_needed(void *opaque)
+{
+    VirtIONet *n = opaque;
+
+    return n->splithdr && n->splithdr->nr_active;
+}
+
+const VMStateDescription vmstate_virtio_net_splithdr = {
+    .name = "virtio-net-device/split-hdr",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = splithdr_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_POINTER(splithdr, VirtIONet, vmstate_splithdr_state,
+                               VirtIONetSplitHdr),
+        VMSTATE_END_OF_LIST()
+    },
+};

@@ -1,0 +1,61 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Split transport header receive for virtio-net: the guest-visible ABI.
+ *
+ * Every number here is provisional (see docs/specs/virtio-net-split-hdr.rst):
+ * it is chosen from what virtio 1.4 leaves free and defined only here so
+ * that it can move.  This header has no QEMU dependency so that the qtest,
+ * the benchmark and the fuzz target share it with the device model.
+ */
+
+#ifndef HW_VIRTIO_VIRTIO_NET_SPLITHDR_WIRE_H
+#define HW_VIRTIO_VIRTIO_NET_SPLITHDR_WIRE_H
+
+/* Feature bit; requires VERSION_1, CTRL_VQ and MRG_RXBUF. */
+#define VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER 58
+
+/* virtio_net_hdr.flags bit: the L2..L4 headers are in the slot. */
+#define VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER 0x80
+
+/* Control class and command. */
+#define VIRTIO_NET_CTRL_SPLIT_HDR 10
+#define VIRTIO_NET_CTRL_SPLIT_HDR_SET 0
+
+/* proto_mask bits: which packets are split. */
+#define VIRTIO_NET_SPLIT_HDR_PROTO_TCPV4 (1u << 0)
+#define VIRTIO_NET_SPLIT_HDR_PROTO_UDPV4 (1u << 1)
+#define VIRTIO_NET_SPLIT_HDR_PROTO_TCPV6 (1u << 2)
+#define VIRTIO_NET_SPLIT_HDR_PROTO_UDPV6 (1u << 3)
+#define VIRTIO_NET_SPLIT_HDR_PROTO_ALL   0xfu
+
+/* Limits on the header ring. */
+#define VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MIN 64
+#define VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX 4096
+#define VIRTIO_NET_SPLIT_HDR_NUM_SLOTS_MAX 32768
+/* ring_addr must be a multiple of this. */
+#define VIRTIO_NET_SPLIT_HDR_RING_ALIGN 64
+
+/*
+ * VIRTIO_NET_CTRL_SPLIT_HDR_SET payload, 24 bytes, all fields
+ * little-endian.  ring_addr == 0 turns the queue's ring off; slot_size,
+ * num_slots and proto_mask are then ignored, reserved must still be 0.
+ */
+struct virtio_net_split_hdr_set {
+    uint16_t rq_index;      /* receive queue: 0 for receiveq1, ... */
+    uint16_t slot_size;     /* power of two, 64..4096 */
+    uint32_t num_slots;     /* power of two, >= queue size, <= 32768 */
+    uint32_t proto_mask;    /* VIRTIO_NET_SPLIT_HDR_PROTO_* */
+    uint32_t reserved;      /* must be zero */
+    uint64_t ring_addr;     /* guest DMA address of slot 0 */
+};
+
+/* Every slot starts with this prefix, then the virtio_net_hdr. */
+struct virtio_net_split_hdr_slot_prefix {
+    uint16_t seq;           /* little-endian: packet number mod 65536 */
+    uint16_t reserved;      /* written as zero */
+};
+
+#define VIRTIO_NET_SPLIT_HDR_PREFIX_LEN 4
+
+#endif

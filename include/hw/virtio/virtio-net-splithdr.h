@@ -1,0 +1,66 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Split transport header receive for virtio-net: the device side.
+ *
+ * hw/net/virtio-net.c calls these hooks; everything else lives in
+ * hw/net/virtio-net-splithdr.c.  The guest-visible ABI is in
+ * virtio-net-splithdr-wire.h, the normative text in
+ * docs/specs/virtio-net-split-hdr.rst.
+ */
+
+#ifndef HW_VIRTIO_VIRTIO_NET_SPLITHDR_H
+#define HW_VIRTIO_VIRTIO_NET_SPLITHDR_H
+
+#include "hw/virtio/virtio-net.h"
+#include "hw/virtio/virtio-net-splithdr-wire.h"
+
+/* Per-device state; NULL in VirtIONet when split-hdr=off. */
+typedef struct VirtIONetSplitHdr VirtIONetSplitHdr;
+
+/* Allocate the per-queue state when the property is on (realize). */
+void virtio_net_splithdr_realize(VirtIONet *n, Error **errp);
+void virtio_net_splithdr_unrealize(VirtIONet *n);
+
+/*
+ * Feature negotiation: keep the feature only when it can work (not with
+ * vhost backends, only with its dependencies).  @vhost: the peer is vhost.
+ */
+void virtio_net_splithdr_get_features(VirtIONet *n, uint64_t *features,
+                                      bool vhost);
+
+/* VIRTIO_NET_CTRL_SPLIT_HDR class; returns VIRTIO_NET_OK or _ERR. */
+uint8_t virtio_net_splithdr_handle_ctrl(VirtIONet *n, uint8_t cmd,
+                                        const struct iovec *iov,
+                                        unsigned int iov_cnt);
+
+/* Device reset, and reset of virtqueue @vq_index (VIRTIO_F_RING_RESET). */
+void virtio_net_splithdr_reset(VirtIONet *n);
+void virtio_net_splithdr_queue_reset(VirtIONet *n, uint32_t vq_index);
+
+/*
+ * Receive path.  Returns false, having changed nothing, when the packet is
+ * not for a queue with a header ring: the classic path then takes it.
+ * Otherwise delivers (or refuses) it and sets *@ret as NetReceive would.
+ * Called under the RCU read lock.
+ */
+bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
+                                 const uint8_t *buf, size_t size,
+                                 ssize_t *ret);
+
+/* Subsection of the device's vmstate, sent only when a ring is set. */
+extern const VMStateDescription vmstate_virtio_net_splithdr;
+
+/*
+ * Receive helpers of hw/net/virtio-net.c, shared with the split path so
+ * that filtering, steering and the virtio header stay the same code.
+ */
+int virtio_net_process_rss(NetClientState *nc, const uint8_t *buf,
+                           size_t size, struct virtio_net_hdr_v1_hash *hdr);
+bool virtio_net_can_receive(NetClientState *nc);
+int virtio_net_has_buffers(VirtIONetQueue *q, int bufsize);
+int virtio_net_receive_filter(VirtIONet *n, const uint8_t *buf, int size);
+void virtio_net_receive_header(VirtIONet *n, const struct iovec *iov,
+                               int iov_cnt, const void *buf, size_t size);
+
+#endif
