@@ -80,9 +80,13 @@ run_qos_split_on() {
     chmod +x "$wrap/qemu-system-x86_64"
     mapfile -t paths < <(cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
         ./tests/qtest/qos-test -l | grep -E '/virtio-net' | grep -v split-hdr)
+    local -a args=()
+    for p in "${paths[@]}"; do
+        args+=(-p "$p")
+    done
     echo "run-checks: qos-test, ${#paths[@]} virtio-net paths with split-hdr=on"
     (cd "$QB" && QTEST_QEMU_BINARY=$wrap/qemu-system-x86_64 timeout 1200 \
-        ./tests/qtest/qos-test --tap -k "${paths[@]/#/-p}") > "$log" 2>&1
+        ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
     count_tap qos-split-on "$log"
 }
 
