@@ -51,13 +51,14 @@ build: prepare
 # Our own programs (top-level meson.build), built against the prepared tree.
 tools: prepare
 	@test -f $(BUILD)/tools/build.ninja || \
-	    meson setup $(BUILD)/tools $(SRC) -Dqemu_tree=build/qemu
+	    meson setup $(BUILD)/tools $(SRC) \
+	        -Dqemu_tree=$(patsubst $(SRC)/%,%,$(TREE))
 	ninja -C $(BUILD)/tools
 
 guest: deps
 	guest/build-image.sh $(GUEST)
 
-check: build guest
+check: build tools guest
 	buildsys/run-checks.sh --build $(BUILD)
 
 demo: build guest

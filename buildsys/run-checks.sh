@@ -11,6 +11,8 @@
 #   qos-split-on QEMU's virtio-net qos paths again, with split-hdr=on on
 #                every virtio-net device (libqos negotiates the feature but
 #                never sets a ring, so they must behave as before)
+#   tools        the split policy outside QEMU: splithdr-classify (top-level
+#                meson.build) on a capture of known frames
 #   guest        boot the test guest with its stock virtio_net driver on a
 #                split-hdr=on device with user networking (DHCP, ping, HTTP)
 # Each qtest path and the guest boot count as one test.  Logs go to
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BUILD" ] || { echo "usage: $0 --build BUILD" >&2; exit 2; }
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on guest)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on tools guest)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 QB=$BUILD/qemu/build
@@ -90,6 +92,14 @@ run_qos_split_on() {
     count_tap qos-split-on "$log"
 }
 
+run_tools() {
+    local log=$LOGS/tools.log
+    echo "run-checks: splithdr-classify on a capture of known frames"
+    python3 "$SRC/splithdr-tools/tests/classify-test.py" \
+        "$BUILD/tools/splithdr-classify" > "$log" 2>&1
+    count_tap tools "$log"
+}
+
 run_guest() {
     local log=$LOGS/guest.log
     echo "run-checks: guest boot, stock virtio_net on split-hdr=on (~15 s)"
@@ -109,6 +119,7 @@ for s in "${SUITES[@]}"; do
     case $s in
     qos) run_qos ;;
     qos-split-on) run_qos_split_on ;;
+    tools) run_tools ;;
     guest) run_guest ;;
     *) echo "run-checks: no suite $s" >&2; exit 2 ;;
     esac
