@@ -5,8 +5,8 @@
 #
 #   bench/splithdr-bench.sh --build BUILD [--frames N]
 #
-# For each frame size (64, 1514, 9014, 65535 bytes; TCP/IPv4 with
-# timestamps) and mode, the qtest driver in virtio-net-splithdr-test.c
+# For each frame size (64, 1514, 9014, 65535 bytes; TCP/IPv4, with
+# timestamps from 1514 up) and mode, the qtest driver in virtio-net-splithdr-test.c
 # (SPLITHDR_BENCH=1) feeds N frames through a socket netdev into a
 # virtio-net-pci device with 4 KiB mergeable buffers always posted, while
 # QEMU runs under callgrind collecting only inside virtio_net_receive():
