@@ -9,6 +9,7 @@
 #   make demo       boot a Linux guest on the split-header device
 #   make bench      receive-path cost, split vs classic (callgrind)
 #   make tools      our programs outside QEMU (top-level meson.build)
+#   make check-sanitize / check-fuzz   one part of make check alone
 #   make refresh-patches   export hook commits of build/qemu to patches/
 
 SRC := $(CURDIR)
@@ -28,6 +29,7 @@ PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	    hw include tests docs contrib 2>/dev/null)
 
 .PHONY: all deps prepare build tools guest check demo bench \
+	sanitize-build fuzz-build check-sanitize check-fuzz \
 	refresh-patches clean distclean
 
 all: build
@@ -58,8 +60,27 @@ tools: prepare
 guest: deps
 	guest/build-image.sh $(GUEST)
 
-check: build tools guest
+# QEMU with ASan and UBSan, in build/qemu/build-sanitize.
+sanitize-build: prepare
+	./configure --builddir=$(BUILD) --enable-sanitizers
+	@echo "sanitize-build: ninja (a full build takes ~15 min on 2 cores)"
+	ninja -C $(TREE)/build-sanitize $(NINJA_TARGETS)
+
+# The policy's libFuzzer target (top-level meson.build, clang).
+fuzz-build: prepare
+	@test -f $(BUILD)/fuzz/build.ninja || \
+	    CC=clang-14 meson setup $(BUILD)/fuzz $(SRC) -Dfuzzing=true \
+	        -Dqemu_tree=$(patsubst $(SRC)/%,%,$(TREE))
+	ninja -C $(BUILD)/fuzz
+
+check: build tools guest sanitize-build fuzz-build
 	buildsys/run-checks.sh --build $(BUILD)
+
+check-sanitize: sanitize-build
+	buildsys/run-checks.sh --build $(BUILD) --suite sanitize
+
+check-fuzz: fuzz-build
+	buildsys/run-checks.sh --build $(BUILD) --suite fuzz
 
 demo: build guest
 	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)

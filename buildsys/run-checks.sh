@@ -11,6 +11,12 @@
 #   qos-split-on QEMU's virtio-net qos paths again, with split-hdr=on on
 #                every virtio-net device (libqos negotiates the feature but
 #                never sets a ring, so they must behave as before)
+#   sanitize     our split-hdr qtests and QEMU's virtio-net qtests on the
+#                ASan + UBSan build (build/qemu/build-sanitize); any
+#                sanitizer report fails the suite
+#   fuzz         the policy's libFuzzer target: the regression inputs once,
+#                then a bounded run (SPLITHDR_FUZZ_SECONDS, default 60)
+#                from the seed corpus
 #   tools        the split policy outside QEMU: splithdr-classify (top-level
 #                meson.build) on a capture of known frames
 #   guest        boot the test guest with its stock virtio_net driver on a
@@ -29,7 +35,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BUILD" ] || { echo "usage: $0 --build BUILD" >&2; exit 2; }
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on tools guest)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on sanitize tools fuzz guest)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 QB=$BUILD/qemu/build
@@ -92,6 +98,48 @@ run_qos_split_on() {
     count_tap qos-split-on "$log"
 }
 
+run_sanitize() {
+    local log=$LOGS/sanitize.log qb=$BUILD/qemu/build-sanitize
+    local -a args=() paths=()
+    mapfile -t paths < <(cd "$qb" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        ./tests/qtest/qos-test -l | grep -E '/virtio-net')
+    for p in "${paths[@]}"; do
+        args+=(-p "$p")
+    done
+    echo "run-checks: ${#paths[@]} virtio-net and split-hdr qtests under ASan+UBSan"
+    # Leaks are not what this run looks for (qtest and glib keep some on
+    # exit); out-of-bounds accesses and undefined behaviour are.
+    (cd "$qb" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1 \
+        QTEST_QEMU_BINARY=./qemu-system-x86_64 timeout 2400 \
+        ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
+    count_tap sanitize "$log"
+    if grep -qE 'runtime error:|ERROR: AddressSanitizer' "$log"; then
+        failed=$((failed + 1))
+        failures+=("sanitize: sanitizer report in $log")
+    fi
+}
+
+run_fuzz() {
+    local log=$LOGS/fuzz.log fz=$BUILD/fuzz/splithdr-fuzz-policy
+    local secs=${SPLITHDR_FUZZ_SECONDS:-60} work=$BUILD/fuzz-work
+    local regress=$SRC/splithdr-tools/fuzz-regressions
+    echo "run-checks: fuzzing the split policy for ${secs}s"
+    rm -rf "$BUILD/fuzz-corpus" "$work"
+    mkdir -p "$work"
+    python3 "$SRC/splithdr-tools/tests/make-fuzz-corpus.py" "$BUILD/fuzz-corpus"
+    if (cd "$work" && "$fz" -runs=0 "$regress" &&
+        "$fz" -max_total_time="$secs" -print_final_stats=1 \
+            "$work" "$BUILD/fuzz-corpus") > "$log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("fuzz: crash, see $log and $work/crash-*")
+    fi
+    echo "run-checks: fuzz: $(grep -E 'DONE' "$log" | tail -n 1)" \
+        "$(grep -h number_of_executed_units "$log" | tail -n 1)"
+}
+
 run_tools() {
     local log=$LOGS/tools.log
     echo "run-checks: splithdr-classify on a capture of known frames"
@@ -120,6 +168,8 @@ for s in "${SUITES[@]}"; do
     qos) run_qos ;;
     qos-split-on) run_qos_split_on ;;
     tools) run_tools ;;
+    sanitize) run_sanitize ;;
+    fuzz) run_fuzz ;;
     guest) run_guest ;;
     *) echo "run-checks: no suite $s" >&2; exit 2 ;;
     esac
