@@ -22,8 +22,6 @@
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "virtio-net-splithdr-policy.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t slot[VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX];
