@@ -386,7 +386,14 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     if (!virtio_net_can_receive(nc)) {
         return -1;
     }
-    if (!virtio_net_receive_filter(n, buf, size)) {
+    /*
+     * Drop what is shorter than the peer's own vnet header, and, while
+     * the receive filter is on, what is too short for it to read the
+     * addresses and the VLAN tag (it would read past the frame).
+     */
+    if (size < n->host_hdr_len ||
+        (!n->promisc && flen < ETH_HLEN + sizeof(struct vlan_header)) ||
+        !virtio_net_receive_filter(n, buf, size)) {
         return size;
     }
 

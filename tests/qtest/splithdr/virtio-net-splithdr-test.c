@@ -482,6 +482,32 @@ static void test_waits_for_buffers(void *obj, void *data,
     rig_check_data(&r, used, 2, frame + hdrs, len - hdrs, BUF_SIZE);
 }
 
+/*
+ * With the receive filter on (promiscuous mode off), a runt is dropped
+ * rather than read past its end; frames for our MAC still arrive.
+ */
+static void test_runt_filtered(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    FrameSpec spec = { .l3 = L3_IP4, .l4 = 17, .payload = 64 };
+    uint8_t frame[256], off = 0;
+    size_t hdrs, len;
+    Rig r;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    g_assert_cmpint(rig_ctrl(&r, VIRTIO_NET_CTRL_RX,
+                             VIRTIO_NET_CTRL_RX_PROMISC, &off, 1), ==,
+                    VIRTIO_NET_OK);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 4, BUF_SIZE);
+    len = rig_build_frame(&spec, frame, &hdrs);
+    rig_send(&r, frame, 10);
+    rig_send(&r, frame, 17);
+    rig_assert_no_used(&r);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+    g_assert_cmpint(rig_stat(&r, "inline-malformed"), ==, 0);
+}
+
 /* split-hdr=off: the feature is not offered and SET is refused. */
 static void test_split_hdr_off(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -581,6 +607,8 @@ static void register_splithdr_tests(void)
                  test_device_reset, &opts);
     qos_add_test("split-hdr/queue-reset", "virtio-net",
                  test_queue_reset, &opts);
+    qos_add_test("split-hdr/runt-filtered", "virtio-net",
+                 test_runt_filtered, &opts);
     qos_add_test("split-hdr/waits-for-buffers", "virtio-net",
                  test_waits_for_buffers, &opts);
 
