@@ -96,6 +96,13 @@ run_qos_split_on() {
     (cd "$QB" && QTEST_QEMU_BINARY=$wrap/qemu-system-x86_64 timeout 1200 \
         ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
     count_tap qos-split-on "$log"
+    # The vhost-user paths must have dropped the feature, saying why.
+    if grep -q 'split-hdr=on is not offered: the vhost backend' "$log"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("qos-split-on: no warning that vhost-user drops split-hdr")
+    fi
 }
 
 run_sanitize() {
