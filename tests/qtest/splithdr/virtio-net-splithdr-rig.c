@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
+#include "qemu/host-utils.h"
 #include "qemu/iov.h"
 #include "qemu/module.h"
 #include "qobject/qdict.h"
@@ -25,8 +26,9 @@
 
 /* ---- The test's driver: one receive queue, control queue ---------------- */
 
-void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
-              int sock)
+/* Drive receive queue @rq (receiveq(rq + 1), virtqueue 2 * rq). */
+void rig_init_queue(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
+                    int sock, uint16_t rq)
 {
     int i;
 
@@ -35,14 +37,24 @@ void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
     r->net = net;
     r->vdev = net->vdev;
     r->alloc = alloc;
-    r->rxq = net->queues[0];
+    r->rq = rq;
+    g_assert_cmpint(2 * rq, <, net->n_queues - 1);
+    r->rxq = net->queues[2 * rq];
     r->ctrlq = net->queues[net->n_queues - 1];
     r->sock = sock;
+    r->vhdr_len = r->vdev->features & (1ull << VIRTIO_NET_F_HASH_REPORT) ?
+                  VHDR_HASH_LEN : VHDR_LEN;
     g_assert_cmpint(r->rxq->size, ==, RX_QSIZE);
     for (i = 0; i < NUM_BUFS; i++) {
         r->bufs[i] = guest_alloc(alloc, BUF_SIZE);
     }
-    r->ctrl_mem = guest_alloc(alloc, 64);
+    r->ctrl_mem = guest_alloc(alloc, RIG_CTRL_MAX + 16);
+}
+
+void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
+              int sock)
+{
+    rig_init_queue(r, net, alloc, sock, 0);
 }
 
 /* Make buffer @i available as descriptor @i (one writable descriptor). */
@@ -120,16 +132,23 @@ void rig_assert_no_used(Rig *r)
     g_assert_cmpint(rig_used_idx(r, r->rxq), ==, r->used_seen);
 }
 
-/* Send one control command; returns the status byte the device wrote. */
+/*
+ * Send one control command; returns the status byte the device wrote.
+ * Commands complete one at a time, so the control queue's avail index in
+ * guest memory is also its used index: Rigs of several receive queues can
+ * share the queue without sharing counters.
+ */
 uint8_t rig_ctrl(Rig *r, uint8_t class, uint8_t cmd,
                  const void *data, size_t len)
 {
     QVirtQueue *vq = r->ctrlq;
     uint8_t hdr[2] = { class, cmd };
-    uint64_t status_addr = r->ctrl_mem + 48;
+    uint64_t status_addr = r->ctrl_mem + 2 + RIG_CTRL_MAX;
     gint64 start = g_get_monotonic_time();
+    uint16_t idx = qtest_readw(r->qts, vq->avail + 2);
 
-    g_assert(len <= 40);
+    g_assert(len <= RIG_CTRL_MAX);
+    g_assert_cmpint(rig_used_idx(r, vq), ==, idx);
     qtest_memwrite(r->qts, r->ctrl_mem, hdr, 2);
     qtest_memwrite(r->qts, r->ctrl_mem + 2, data, len);
     qtest_writeb(r->qts, status_addr, 0xaa);
@@ -142,17 +161,15 @@ uint8_t rig_ctrl(Rig *r, uint8_t class, uint8_t cmd,
     qtest_writeq(r->qts, vq->desc + 16, status_addr);
     qtest_writel(r->qts, vq->desc + 24, 1);
     qtest_writew(r->qts, vq->desc + 28, VRING_DESC_F_WRITE);
-    qtest_writew(r->qts, vq->avail + 4 + 2 * (r->ctrl_avail % vq->size), 0);
-    r->ctrl_avail++;
-    qtest_writew(r->qts, vq->avail + 2, r->ctrl_avail);
+    qtest_writew(r->qts, vq->avail + 4 + 2 * (idx % vq->size), 0);
+    qtest_writew(r->qts, vq->avail + 2, idx + 1);
     rig_kick(r, vq);
 
-    while (rig_used_idx(r, vq) == r->ctrl_used) {
+    while (rig_used_idx(r, vq) == idx) {
         g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
         qtest_clock_step(r->qts, 100);
         g_usleep(100);
     }
-    r->ctrl_used++;
     return qtest_readb(r->qts, status_addr);
 }
 
@@ -173,7 +190,7 @@ uint8_t rig_set_raw(Rig *r, uint16_t rq, uint32_t slot_size,
                     VIRTIO_NET_CTRL_SPLIT_HDR_SET, &c, sizeof(c));
 }
 
-/* Allocate a ring, fill it with 0xdd and SET it on queue 0. */
+/* Allocate a ring, fill it with 0xdd and SET it on the Rig's queue. */
 void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
                   uint32_t mask)
 {
@@ -186,13 +203,63 @@ void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
     r->num_slots = num_slots;
     memset(fill, 0xdd, len);
     qtest_memwrite(r->qts, r->ring, fill, len);
-    g_assert_cmpint(rig_set_raw(r, 0, slot_size, num_slots, mask, 0, r->ring),
-                    ==, VIRTIO_NET_OK);
+    g_assert_cmpint(rig_set_raw(r, r->rq, slot_size, num_slots, mask, 0,
+                                r->ring), ==, VIRTIO_NET_OK);
+}
+
+uint8_t rig_mq_pairs_set(Rig *r, uint16_t pairs)
+{
+    uint16_t le = cpu_to_le16(pairs);
+
+    return rig_ctrl(r, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+                    &le, sizeof(le));
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_RSS_CONFIG (struct virtio_net_rss_config) or, with
+ * @table_len 1, @table[0] 0 and @max_tx_vq 0, VIRTIO_NET_CTRL_MQ_HASH_CONFIG
+ * (struct virtio_net_hash_config, whose reserved fields sit where RSS has
+ * its table): same layout.  The key is the usual Toeplitz example key.
+ */
+uint8_t rig_rss_config(Rig *r, uint8_t cmd, uint32_t hash_types,
+                       const uint16_t *table, uint16_t table_len,
+                       uint16_t max_tx_vq)
+{
+    static const uint8_t key[RIG_RSS_KEY_LEN] = {
+        0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
+        0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+        0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
+        0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+        0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    };
+    uint8_t buf[RIG_CTRL_MAX];
+    size_t off = 0;
+    int i;
+
+    g_assert(is_power_of_2(table_len));
+    g_assert_cmpint(13 + 2 * table_len + RIG_RSS_KEY_LEN, <=, sizeof(buf));
+    stl_le_p(buf, hash_types);
+    stw_le_p(buf + 4, table_len - 1);           /* indirection_table_mask */
+    stw_le_p(buf + 6, 0);                       /* unclassified_queue */
+    off = 8;
+    for (i = 0; i < table_len; i++, off += 2) {
+        stw_le_p(buf + off, table[i]);
+    }
+    stw_le_p(buf + off, max_tx_vq);
+    buf[off + 2] = RIG_RSS_KEY_LEN;
+    memcpy(buf + off + 3, key, RIG_RSS_KEY_LEN);
+    off += 3 + RIG_RSS_KEY_LEN;
+    return rig_ctrl(r, VIRTIO_NET_CTRL_MQ, cmd, buf, off);
 }
 
 void rig_send(Rig *r, const void *frame, size_t len)
 {
     uint32_t be = htonl(len);
+
+    if (r->sock_dgram) {
+        g_assert_cmpint(send(r->sock, frame, len, 0), ==, len);
+        return;
+    }
     struct iovec iov[] = {
         { .iov_base = &be, .iov_len = sizeof(be) },
         { .iov_base = (void *)frame, .iov_len = len },
@@ -208,17 +275,30 @@ void rig_read_slot(Rig *r, uint32_t k, uint8_t *out)
                   r->slot_size, out, r->slot_size);
 }
 
+/* Counter @name of the Rig's receive queue. */
 int64_t rig_stat(Rig *r, const char *name)
 {
     QDict *rsp = qtest_qmp(r->qts, "{'execute': 'qom-get', 'arguments': {"
                            "'path': %s, 'property': 'split-hdr-stats'}}",
                            QOM_PATH);
     QList *queues = qdict_get_qlist(rsp, "return");
-    QDict *q0 = qobject_to(QDict, qlist_peek(queues));
-    QObject *o = qdict_get(q0, name);
-    int64_t v = qobject_type(o) == QTYPE_QBOOL ?
-                qbool_get_bool(qobject_to(QBool, o)) : qdict_get_int(q0, name);
+    const QListEntry *e = qlist_first(queues);
+    QDict *q;
+    QObject *o;
+    int64_t v;
+    int i;
 
+    for (i = 0; i < r->rq; i++) {
+        g_assert(e);
+        e = qlist_next(e);
+    }
+    g_assert(e);
+    q = qobject_to(QDict, qlist_entry_obj(e));
+    g_assert_cmpint(qdict_get_int(q, "queue"), ==, r->rq);
+    o = qdict_get(q, name);
+    g_assert(o);
+    v = qobject_type(o) == QTYPE_QBOOL ?
+        qbool_get_bool(qobject_to(QBool, o)) : qdict_get_int(q, name);
     qobject_unref(rsp);
     return v;
 }
@@ -361,33 +441,91 @@ size_t rig_build_frame(const FrameSpec *s, uint8_t *f, size_t *hdrs)
 
 /*
  * Check the slot of packet @k: prefix, virtio header, and (when split) the
- * headers; @hdr_len 0 means inline.
+ * headers; @hdr_len 0 means inline.  @classic is the virtio header the
+ * classic path writes for the same packet (all fields little-endian; NULL:
+ * all zero): the slot must hold the same, but for the split flag and, when
+ * split, hdr_len.  Its hash fields count only with a 20-byte header.
  */
-void rig_check_slot(Rig *r, uint32_t k, const uint8_t *frame,
-                    size_t hdr_len, uint16_t num_buffers)
+void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
+                        size_t hdr_len, uint16_t num_buffers,
+                        const struct virtio_net_hdr_v1_hash *classic)
 {
+    static const struct virtio_net_hdr_v1_hash zero;
+    const struct virtio_net_hdr_v1_hash *c = classic ? classic : &zero;
     g_autofree uint8_t *slot = g_malloc(r->slot_size);
-    const struct virtio_net_hdr_mrg_rxbuf *h;
+    const struct virtio_net_hdr_v1_hash *h;
+    size_t end = PREFIX + r->vhdr_len + hdr_len;
 
     rig_read_slot(r, k, slot);
     h = (const void *)(slot + PREFIX);
     g_assert_cmpint(lduw_le_p(slot), ==, k & 0xffff);
     g_assert_cmpint(lduw_le_p(slot + 2), ==, 0);
-    g_assert_cmpint(le16_to_cpu(h->num_buffers), ==, num_buffers);
-    g_assert_cmpint(h->hdr.gso_type, ==, VIRTIO_NET_HDR_GSO_NONE);
+    g_assert_cmpint(le16_to_cpu(h->hdr.num_buffers), ==, num_buffers);
+    g_assert_cmpint(h->hdr.gso_type, ==, c->hdr.gso_type);
+    g_assert_cmpint(le16_to_cpu(h->hdr.gso_size), ==,
+                    le16_to_cpu(c->hdr.gso_size));
+    g_assert_cmpint(le16_to_cpu(h->hdr.csum_start), ==,
+                    le16_to_cpu(c->hdr.csum_start));
+    g_assert_cmpint(le16_to_cpu(h->hdr.csum_offset), ==,
+                    le16_to_cpu(c->hdr.csum_offset));
     if (hdr_len) {
-        g_assert_cmpint(h->hdr.flags, ==,
-                        VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER);
+        g_assert_cmphex(h->hdr.flags, ==,
+                        c->hdr.flags | VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER);
         g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==, hdr_len);
-        g_assert_cmpmem(slot + PREFIX + VHDR_LEN, hdr_len, frame, hdr_len);
+        g_assert_cmpmem(slot + PREFIX + r->vhdr_len, hdr_len, frame, hdr_len);
     } else {
-        g_assert_cmpint(h->hdr.flags, ==, 0);
-        g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==, 0);
+        g_assert_cmphex(h->hdr.flags, ==, c->hdr.flags);
+        g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==,
+                        le16_to_cpu(c->hdr.hdr_len));
+    }
+    if (r->vhdr_len == VHDR_HASH_LEN) {
+        g_assert_cmphex(le32_to_cpu(h->hash_value), ==,
+                        le32_to_cpu(c->hash_value));
+        g_assert_cmpint(le16_to_cpu(h->hash_report), ==,
+                        le16_to_cpu(c->hash_report));
+        g_assert_cmpint(le16_to_cpu(h->padding), ==, 0);
     }
     /* Nothing written past what the packet needs. */
-    if (PREFIX + VHDR_LEN + hdr_len < r->slot_size) {
-        g_assert_cmpint(slot[PREFIX + VHDR_LEN + hdr_len], ==, 0xdd);
+    if (end < r->slot_size) {
+        g_assert_cmpint(slot[end], ==, 0xdd);
     }
+}
+
+void rig_check_slot(Rig *r, uint32_t k, const uint8_t *frame,
+                    size_t hdr_len, uint16_t num_buffers)
+{
+    rig_check_slot_hdr(r, k, frame, hdr_len, num_buffers, NULL);
+}
+
+/*
+ * Read a packet the classic path delivered in the @n used buffers: the
+ * virtio header (vhdr_len bytes, the rest of @hdr zeroed) and the frame,
+ * of at most @max bytes, into @frame.  Returns the frame length.
+ */
+size_t rig_read_classic(Rig *r, const UsedElem *used, int n,
+                        struct virtio_net_hdr_v1_hash *hdr,
+                        uint8_t *frame, size_t max)
+{
+    g_autofree uint8_t *got = g_malloc(BUF_SIZE);
+    size_t off = 0, skip = r->vhdr_len;
+    int i;
+
+    memset(hdr, 0, sizeof(*hdr));
+    for (i = 0; i < n; i++) {
+        g_assert_cmpint(used[i].id, <, NUM_BUFS);
+        g_assert_cmpint(used[i].len, <=, BUF_SIZE);
+        qtest_memread(r->qts, r->bufs[used[i].id], got, used[i].len);
+        if (i == 0) {
+            g_assert_cmpint(used[i].len, >=, r->vhdr_len);
+            memcpy(hdr, got, r->vhdr_len);
+        }
+        g_assert_cmpint(off + used[i].len - skip, <=, max);
+        memcpy(frame + off, got + skip, used[i].len - skip);
+        off += used[i].len - skip;
+        skip = 0;
+    }
+    g_assert_cmpint(le16_to_cpu(hdr->hdr.num_buffers), ==, n);
+    return off;
 }
 
 /*

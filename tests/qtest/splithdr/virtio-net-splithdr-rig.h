@@ -4,7 +4,8 @@
  * The split-hdr qtests' driver ("rig"): a minimal virtio-net driver over
  * libqos for one receive queue and the control queue, frame builders, and
  * checks of what the device wrote into guest memory.  Shared by the
- * virtio-net-splithdr-*-test.c files.
+ * virtio-net-splithdr-*-test.c files.  A multiqueue test uses one Rig per
+ * receive queue (rig_init_queue); they share the control queue.
  */
 
 #ifndef TESTS_QTEST_VIRTIO_NET_SPLITHDR_RIG_H
@@ -19,15 +20,20 @@
 #define TIMEOUT_US (30 * 1000 * 1000)
 #define QOM_PATH "/machine/peripheral/vnet0/virtio-backend"
 #define VHDR_LEN sizeof(struct virtio_net_hdr_mrg_rxbuf)   /* 12 */
+#define VHDR_HASH_LEN sizeof(struct virtio_net_hdr_v1_hash) /* 20 */
 #define PREFIX VIRTIO_NET_SPLIT_HDR_PREFIX_LEN
 #define BUF_SIZE 4096
 #define NUM_BUFS 64            /* receive buffers the test keeps posted */
 #define RX_QSIZE 256           /* virtio-net's default rx_queue_size */
+#ifndef ETH_P_IP               /* else <linux/if_ether.h> has them */
 #define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88a8
+#endif
+#define RIG_CTRL_MAX 256       /* longest control command payload */
+#define RIG_RSS_KEY_LEN 40
 
 typedef struct Rig {
     QTestState *qts;
@@ -37,6 +43,9 @@ typedef struct Rig {
     QVirtQueue *rxq;
     QVirtQueue *ctrlq;
     int sock;
+    bool sock_dgram;           /* sock takes one frame per send, no prefix */
+    uint16_t rq;               /* receive queue index, as rq_index */
+    size_t vhdr_len;           /* H: 12, or 20 with VIRTIO_NET_F_HASH_REPORT */
 
     uint16_t avail_idx;        /* next avail ring index of rxq */
     uint16_t used_seen;        /* used entries consumed so far */
@@ -45,8 +54,6 @@ typedef struct Rig {
     bool no_fill;              /* rig_post skips the 0xee fill */
 
     uint64_t ctrl_mem;         /* command header + payload + status */
-    uint16_t ctrl_avail;
-    uint16_t ctrl_used;
 
     uint64_t ring;             /* header ring of the current SET */
     uint32_t slot_size;
@@ -80,6 +87,9 @@ typedef struct TestArg {
 void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
               int sock);
 
+void rig_init_queue(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
+                    int sock, uint16_t rq);
+
 void rig_post_desc(Rig *r, uint16_t i, uint32_t len);
 
 void rig_kick(Rig *r, QVirtQueue *vq);
@@ -104,6 +114,12 @@ void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
 
 void rig_send(Rig *r, const void *frame, size_t len);
 
+uint8_t rig_mq_pairs_set(Rig *r, uint16_t pairs);
+
+uint8_t rig_rss_config(Rig *r, uint8_t cmd, uint32_t hash_types,
+                       const uint16_t *table, uint16_t table_len,
+                       uint16_t max_tx_vq);
+
 void rig_read_slot(Rig *r, uint32_t k, uint8_t *out);
 
 int64_t rig_stat(Rig *r, const char *name);
@@ -114,6 +130,14 @@ size_t rig_build_frame(const FrameSpec *s, uint8_t *f, size_t *hdrs);
 
 void rig_check_slot(Rig *r, uint32_t k, const uint8_t *frame,
                     size_t hdr_len, uint16_t num_buffers);
+
+void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
+                        size_t hdr_len, uint16_t num_buffers,
+                        const struct virtio_net_hdr_v1_hash *classic);
+
+size_t rig_read_classic(Rig *r, const UsedElem *used, int n,
+                        struct virtio_net_hdr_v1_hash *hdr,
+                        uint8_t *frame, size_t max);
 
 void rig_check_data(Rig *r, const UsedElem *used, int n,
                     const uint8_t *data, size_t len, uint32_t buf_len);

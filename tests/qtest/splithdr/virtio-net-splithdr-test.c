@@ -375,7 +375,7 @@ static void test_device_reset(void *obj, void *data, QGuestAllocator *alloc)
 
     r.rxq = net->queues[0];
     r.ctrlq = net->queues[net->n_queues - 1];
-    r.avail_idx = r.used_seen = r.ctrl_avail = r.ctrl_used = 0;
+    r.avail_idx = r.used_seen = 0;
     memset(slot, 0xdd, sizeof(slot));
     qtest_memwrite(r.qts, r.ring, slot, sizeof(slot));
     rig_post(&r, 2, BUF_SIZE);
