@@ -86,6 +86,8 @@ void rig_kick(Rig *r, QVirtQueue *vq);
 
 void rig_post(Rig *r, int n, uint32_t len);
 
+void rig_post_fast(Rig *r, int n);
+
 uint16_t rig_used_idx(Rig *r, QVirtQueue *vq);
 
 void rig_wait_used(Rig *r, int n, UsedElem *out);
@@ -103,6 +105,15 @@ void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
                   uint32_t mask);
 
 void rig_send(Rig *r, const void *frame, size_t len);
+
+void rig_send_batch(Rig *r, uint8_t *const *frames, const size_t *lens,
+                    int n);
+
+uint8_t rig_status(Rig *r);
+
+void rig_fill(Rig *r, uint64_t addr, size_t len, uint8_t byte);
+
+void rig_assert_filled(Rig *r, uint64_t addr, size_t len, uint8_t byte);
 
 void rig_read_slot(Rig *r, uint32_t k, uint8_t *out);
 
