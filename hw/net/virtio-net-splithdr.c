@@ -386,6 +386,16 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     if (!virtio_net_can_receive(nc)) {
         return -1;
     }
+    /*
+     * A frame of zero bytes (a zero-length record from a socket peer) has
+     * nothing to deliver, and returning its size, 0, would tell the net
+     * layer "retry later": it would stop the queue and hand the same empty
+     * frame back at every refill, each time taking a buffer and a slot,
+     * and nothing behind it would ever arrive.  Drop it instead.
+     */
+    if (size <= n->host_hdr_len) {
+        return -1;
+    }
     if (!virtio_net_receive_filter(n, buf, size)) {
         return size;
     }
