@@ -78,53 +78,56 @@ static size_t splithdr_l2_len(const uint8_t *f, size_t len, uint16_t *type)
 }
 
 /*
- * Checks of L3 that eth_get_protocols() leaves out.  Returns the end of
+ * Checks of IPv4 that eth_get_protocols() leaves out.  Returns the end of
  * the IP packet within the frame, or 0 when the headers are inconsistent.
  */
-static size_t splithdr_ip_end(const uint8_t *f, size_t len, size_t l3off,
-                              const SplitHdrParse *p)
+static size_t splithdr_ip4_end(const uint8_t *f, size_t len, size_t l3off,
+                               const SplitHdrParse *p)
 {
-    size_t end;
+    size_t ihl = (f[l3off] & 0xf) * 4;
+    size_t end = l3off + lduw_be_p(f + l3off + 2);
 
-    if (p->hasip4) {
-        size_t ihl = (f[l3off] & 0xf) * 4;
-        size_t tot = lduw_be_p(f + l3off + 2);
-
-        if (ihl < sizeof(struct ip_header) || tot < ihl ||
-            p->l4off != l3off + ihl) {
-            return 0;
-        }
-        end = l3off + tot;
-    } else {
-        end = l3off + sizeof(struct ip6_header) + lduw_be_p(f + l3off + 4);
-        if (p->l4off > end) {
-            return 0;            /* extension headers past payload length */
-        }
+    if (ihl < sizeof(struct ip_header) || end < l3off + ihl ||
+        p->l4off != l3off + ihl) {
+        return 0;
     }
     return end <= len ? end : 0;
 }
 
 /*
- * eth_parse_ipv6_hdr() also steps over AH and Mobility headers, whose
- * length it cannot know (AH counts 4-byte units).  Accept only the chains
- * this device splits: hop-by-hop, routing, destination options (and
- * fragment, caught later), ending exactly where the parser says.
+ * The spec's IPv6 extension header walk: hop-by-hop, routing, fragment and
+ * destination options, each (Hdr Ext Len + 1) * 8 bytes, never reading
+ * past @len.  The first other next header value is the L4 protocol.
+ * eth_parse_ipv6_hdr() cannot be used for this: it also steps over AH and
+ * Mobility headers, whose length it does not know (AH counts 4-byte
+ * units), and then lands anywhere, so that an AH packet came out
+ * inline-malformed instead of inline-not-tcp-udp.  Returns the L4 offset,
+ * or 0 when the chain is cut by the end of the frame.
  */
-static bool splithdr_ip6_chain_ok(const uint8_t *f, size_t l3off,
-                                  size_t l4off)
+static size_t splithdr_ip6_walk(const uint8_t *f, size_t len, size_t l3off,
+                                uint8_t *proto, bool *fragment)
 {
     size_t off = l3off + sizeof(struct ip6_header);
     uint8_t nh = f[l3off + offsetof(struct ip6_header, ip6_nxt)];
 
-    while (off < l4off) {
-        if (nh != IP6_HOP_BY_HOP && nh != IP6_ROUTING &&
-            nh != IP6_DESTINATON && nh != IP6_FRAGMENT) {
-            return false;
+    *fragment = false;
+    while (nh == IP6_HOP_BY_HOP || nh == IP6_ROUTING ||
+           nh == IP6_DESTINATON || nh == IP6_FRAGMENT) {
+        size_t ext;
+
+        if (len < off + 2) {
+            return 0;
         }
+        ext = (f[off + 1] + 1) * IP6_EXT_GRANULARITY;
+        if (len < off + ext) {
+            return 0;
+        }
+        *fragment |= nh == IP6_FRAGMENT;
         nh = f[off];
-        off += (f[off + 1] + 1) * IP6_EXT_GRANULARITY;
+        off += ext;
     }
-    return off == l4off;
+    *proto = nh;
+    return off;
 }
 
 static uint32_t splithdr_proto_bit(bool ip4, uint8_t ip_proto)
@@ -144,7 +147,9 @@ SplitHdrVerdict splithdr_classify(const uint8_t *f, size_t len,
 {
     uint16_t type = 0;
     size_t l3off = splithdr_l2_len(f, len, &type);
-    size_t ip_end, l4off = p->l4off, l5off;
+    size_t ip_end, l4off, l5off;
+    bool fragment;
+    uint8_t ip_proto;
 
     if (!l3off) {
         return SPLITHDR_INLINE_MALFORMED;
@@ -152,28 +157,44 @@ SplitHdrVerdict splithdr_classify(const uint8_t *f, size_t len,
     if (type != ETH_P_IP && type != ETH_P_IPV6) {
         return SPLITHDR_INLINE_NOT_IP;
     }
-    /* The parser refuses a cut IP header or extension header chain. */
-    if (!(type == ETH_P_IP ? p->hasip4 : p->hasip6)) {
-        return SPLITHDR_INLINE_MALFORMED;
+    if (type == ETH_P_IP) {
+        /* The parser refuses a cut IPv4 header and a version other than 4. */
+        if (!p->hasip4) {
+            return SPLITHDR_INLINE_MALFORMED;
+        }
+        ip_end = splithdr_ip4_end(f, len, l3off, p);
+        l4off = p->l4off;
+        fragment = p->fragment;
+        ip_proto = p->ip_proto;
+    } else {
+        if (len < l3off + sizeof(struct ip6_header)) {
+            return SPLITHDR_INLINE_MALFORMED;
+        }
+        ip_end = l3off + sizeof(struct ip6_header) +
+                 lduw_be_p(f + l3off + offsetof(struct ip6_header, ip6_plen));
+        l4off = splithdr_ip6_walk(f, len, l3off, &ip_proto, &fragment);
+        if (ip_end > len || !l4off || l4off > ip_end) {
+            ip_end = 0;
+        }
     }
-    ip_end = splithdr_ip_end(f, len, l3off, p);
     if (!ip_end) {
         return SPLITHDR_INLINE_MALFORMED;
     }
-    if (p->fragment) {
+    if (fragment) {
         return SPLITHDR_INLINE_FRAGMENT;
     }
-    if ((p->ip_proto != IP_PROTO_TCP && p->ip_proto != IP_PROTO_UDP) ||
-        (p->hasip6 && !splithdr_ip6_chain_ok(f, l3off, l4off))) {
+    if (ip_proto != IP_PROTO_TCP && ip_proto != IP_PROTO_UDP) {
         return SPLITHDR_INLINE_NOT_TCP_UDP;
     }
-    if (!(proto_mask & splithdr_proto_bit(p->hasip4, p->ip_proto))) {
+    if (!(proto_mask & splithdr_proto_bit(type == ETH_P_IP, ip_proto))) {
         return SPLITHDR_INLINE_MASKED;
     }
-    if (p->l4proto == ETH_L4_HDR_PROTO_INVALID) {
-        return SPLITHDR_INLINE_MALFORMED;     /* L4 header cut */
+    /* L4 header cut by the end of the frame (the IP end is checked next). */
+    if (len < l4off + (ip_proto == IP_PROTO_TCP ? sizeof(struct tcp_header)
+                                                : sizeof(struct udp_header))) {
+        return SPLITHDR_INLINE_MALFORMED;
     }
-    if (p->ip_proto == IP_PROTO_TCP) {
+    if (ip_proto == IP_PROTO_TCP) {
         size_t doff = (f[l4off + 12] >> 4) * 4;
 
         if (doff < sizeof(struct tcp_header)) {

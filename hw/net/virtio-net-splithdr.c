@@ -387,12 +387,21 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
         return -1;
     }
     /*
-     * Drop what is shorter than the peer's own vnet header, and, while
-     * the receive filter is on, what is too short for it to read the
-     * addresses and the VLAN tag (it would read past the frame).
+     * A frame of zero bytes (a zero-length record from a socket peer),
+     * or one shorter than the peer's own vnet header, has nothing to
+     * deliver, and returning its size, 0, would tell the net layer "retry
+     * later": it would stop the queue and hand the same empty frame back
+     * at every refill, each time taking a buffer and a slot, and nothing
+     * behind it would ever arrive.  Drop it instead.
      */
-    if (size < n->host_hdr_len ||
-        (!n->promisc && flen < ETH_HLEN + sizeof(struct vlan_header)) ||
+    if (size <= n->host_hdr_len) {
+        return -1;
+    }
+    /*
+     * While the receive filter is on, drop what is too short for it to
+     * read the addresses and the VLAN tag (it would read past the frame).
+     */
+    if ((!n->promisc && flen < ETH_HLEN + sizeof(struct vlan_header)) ||
         !virtio_net_receive_filter(n, buf, size)) {
         return size;
     }

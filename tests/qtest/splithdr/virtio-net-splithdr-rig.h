@@ -96,6 +96,8 @@ void rig_kick(Rig *r, QVirtQueue *vq);
 
 void rig_post(Rig *r, int n, uint32_t len);
 
+void rig_post_fast(Rig *r, int n);
+
 uint16_t rig_used_idx(Rig *r, QVirtQueue *vq);
 
 void rig_wait_used(Rig *r, int n, UsedElem *out);
@@ -119,6 +121,15 @@ uint8_t rig_mq_pairs_set(Rig *r, uint16_t pairs);
 uint8_t rig_rss_config(Rig *r, uint8_t cmd, uint32_t hash_types,
                        const uint16_t *table, uint16_t table_len,
                        uint16_t max_tx_vq);
+
+void rig_send_batch(Rig *r, uint8_t *const *frames, const size_t *lens,
+                    int n);
+
+uint8_t rig_status(Rig *r);
+
+void rig_fill(Rig *r, uint64_t addr, size_t len, uint8_t byte);
+
+void rig_assert_filled(Rig *r, uint64_t addr, size_t len, uint8_t byte);
 
 void rig_read_slot(Rig *r, uint32_t k, uint8_t *out);
 
