@@ -167,7 +167,8 @@ SplitHdrVerdict splithdr_classify(const uint8_t *f, size_t len,
         fragment = p->fragment;
         ip_proto = p->ip_proto;
     } else {
-        if (len < l3off + sizeof(struct ip6_header)) {
+        if (len < l3off + sizeof(struct ip6_header) ||
+            (f[l3off] >> 4) != 6) {
             return SPLITHDR_INLINE_MALFORMED;
         }
         ip_end = l3off + sizeof(struct ip6_header) +

@@ -183,6 +183,16 @@ static size_t lie_ip_version(uint8_t *f, size_t *hdr_len)
     return len;
 }
 
+static size_t lie_ip6_version(uint8_t *f, size_t *hdr_len)
+{
+    FrameSpec s = { .l3 = L3_IP6, .l4 = 6, .payload = 100 };
+    size_t hdrs, len = rig_build_frame(&s, f, &hdrs);
+
+    f[14] = 0x40;                 /* version 4 behind ethertype IPv6 */
+    *hdr_len = 0;
+    return len;
+}
+
 static size_t lie_tot_below_ihl(uint8_t *f, size_t *hdr_len)
 {
     size_t hdrs, len = tcp4(f, 100, &hdrs);
@@ -453,6 +463,7 @@ static const LieCase lie_cases[] = {
     { "ip4-ihl-15", ihl_15, "split" },
     { "ip4-ihl-past-frame", lie_ihl_past_frame, "inline-malformed" },
     { "ip4-version-6", lie_ip_version, "inline-malformed" },
+    { "ip6-version-4", lie_ip6_version, "inline-malformed" },
     { "ip4-len-below-ihl", lie_tot_below_ihl, "inline-malformed" },
     { "ip4-len-cuts-tcp", lie_tot_cuts_tcp, "inline-malformed" },
     { "ip4-padding", padding, "split" },
