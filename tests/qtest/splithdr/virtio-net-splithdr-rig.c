@@ -57,18 +57,36 @@ void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
     rig_init_queue(r, net, alloc, sock, 0);
 }
 
-/* Make buffer @i available as descriptor @i (one writable descriptor). */
-void rig_post_desc(Rig *r, uint16_t i, uint32_t len)
+/*
+ * Write descriptor @i of rxq as the test wants it, valid or not: a hostile
+ * guest's buffers (read-only, zero-sized, looping chains) are built here.
+ */
+void rig_write_desc(Rig *r, uint16_t i, uint64_t addr, uint32_t len,
+                    uint16_t flags, uint16_t next)
 {
     QVirtQueue *vq = r->rxq;
 
-    qtest_writeq(r->qts, vq->desc + 16 * i, r->bufs[i]);
+    qtest_writeq(r->qts, vq->desc + 16 * i, addr);
     qtest_writel(r->qts, vq->desc + 16 * i + 8, len);
-    qtest_writew(r->qts, vq->desc + 16 * i + 12, VRING_DESC_F_WRITE);
-    qtest_writew(r->qts, vq->desc + 16 * i + 14, 0);
-    qtest_writew(r->qts, vq->avail + 4 + 2 * (r->avail_idx % vq->size), i);
+    qtest_writew(r->qts, vq->desc + 16 * i + 12, flags);
+    qtest_writew(r->qts, vq->desc + 16 * i + 14, next);
+}
+
+/* Make the chain that starts at descriptor @head available; no kick. */
+void rig_avail(Rig *r, uint16_t head)
+{
+    QVirtQueue *vq = r->rxq;
+
+    qtest_writew(r->qts, vq->avail + 4 + 2 * (r->avail_idx % vq->size), head);
     r->avail_idx++;
     qtest_writew(r->qts, vq->avail + 2, r->avail_idx);
+}
+
+/* Make buffer @i available as descriptor @i (one writable descriptor). */
+void rig_post_desc(Rig *r, uint16_t i, uint32_t len)
+{
+    rig_write_desc(r, i, r->bufs[i], len, VRING_DESC_F_WRITE, 0);
+    rig_avail(r, i);
 }
 
 void rig_kick(Rig *r, QVirtQueue *vq)
@@ -224,21 +242,31 @@ uint8_t rig_set_raw(Rig *r, uint16_t rq, uint32_t slot_size,
                     VIRTIO_NET_CTRL_SPLIT_HDR_SET, &c, sizeof(c));
 }
 
+/*
+ * Fill the ring at @addr with 0xdd and SET it on the Rig's queue: for a
+ * ring the test placed itself (at the edge of RAM, say).
+ */
+void rig_set_ring_at(Rig *r, uint64_t addr, uint32_t slot_size,
+                     uint32_t num_slots, uint32_t mask)
+{
+    r->ring = addr;
+    r->slot_size = slot_size;
+    r->num_slots = num_slots;
+    rig_fill(r, addr, (size_t)slot_size * num_slots, 0xdd);
+    g_assert_cmpint(rig_set_raw(r, r->rq, slot_size, num_slots, mask, 0,
+                                addr), ==, VIRTIO_NET_OK);
+}
+
 /* Allocate a ring, fill it with 0xdd and SET it on the Rig's queue. */
 void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
                   uint32_t mask)
 {
     size_t len = (size_t)slot_size * num_slots;
-    g_autofree uint8_t *fill = g_malloc(len);
+    uint64_t addr = guest_alloc(r->alloc,
+                                len + VIRTIO_NET_SPLIT_HDR_RING_ALIGN);
 
-    r->ring = guest_alloc(r->alloc, len + VIRTIO_NET_SPLIT_HDR_RING_ALIGN);
-    r->ring = QEMU_ALIGN_UP(r->ring, VIRTIO_NET_SPLIT_HDR_RING_ALIGN);
-    r->slot_size = slot_size;
-    r->num_slots = num_slots;
-    memset(fill, 0xdd, len);
-    qtest_memwrite(r->qts, r->ring, fill, len);
-    g_assert_cmpint(rig_set_raw(r, r->rq, slot_size, num_slots, mask, 0,
-                                r->ring), ==, VIRTIO_NET_OK);
+    rig_set_ring_at(r, QEMU_ALIGN_UP(addr, VIRTIO_NET_SPLIT_HDR_RING_ALIGN),
+                    slot_size, num_slots, mask);
 }
 
 uint8_t rig_mq_pairs_set(Rig *r, uint16_t pairs)
@@ -330,6 +358,97 @@ void rig_send_batch(Rig *r, uint8_t *const *frames, const size_t *lens,
 uint8_t rig_status(Rig *r)
 {
     return r->vdev->bus->get_status(r->vdev);
+}
+
+/* Wait until the device status has all of @bits, e.g. NEEDS_RESET. */
+void rig_wait_status(Rig *r, uint8_t bits)
+{
+    gint64 start = g_get_monotonic_time();
+
+    while ((rig_status(r) & bits) != bits) {
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        qtest_clock_step(r->qts, 100);
+        g_usleep(100);
+    }
+}
+
+/*
+ * Device reset (status 0).  The vrings stay where they were in guest
+ * memory until rig_device_init(), so a test can still read what the
+ * device left in them.
+ */
+void rig_device_reset(Rig *r)
+{
+    qvirtio_reset(r->vdev);
+    g_assert_cmpint(rig_status(r), ==, 0);
+}
+
+/*
+ * Bring the device up again after rig_device_reset() as a driver would:
+ * same features, fresh vrings for every queue, DRIVER_OK.  The Rig starts
+ * over on the new receive queue; its data buffers are reused.
+ */
+void rig_device_init(Rig *r)
+{
+    QVirtioNet *net = r->net;
+    int i;
+
+    qvirtio_set_acknowledge(r->vdev);
+    qvirtio_set_driver(r->vdev);
+    qvirtio_set_features(r->vdev, r->vdev->features);
+    for (i = 0; i < net->n_queues; i++) {
+        qvirtqueue_cleanup(r->vdev->bus, net->queues[i], r->alloc);
+        net->queues[i] = qvirtqueue_setup(r->vdev, r->alloc, i);
+    }
+    qvirtio_set_driver_ok(r->vdev);
+    r->rxq = net->queues[2 * r->rq];
+    r->ctrlq = net->queues[net->n_queues - 1];
+    r->avail_idx = r->used_seen = 0;
+}
+
+static void rig_common_cfg_writew(Rig *r, size_t off, uint16_t val)
+{
+    QVirtioPCIDevice *pdev = container_of(r->vdev, QVirtioPCIDevice, vdev);
+
+    qpci_io_writew(pdev->pdev, pdev->bar, pdev->common_cfg_offset + off,
+                   val);
+}
+
+static uint16_t rig_common_cfg_readw(Rig *r, size_t off)
+{
+    QVirtioPCIDevice *pdev = container_of(r->vdev, QVirtioPCIDevice, vdev);
+
+    return qpci_io_readw(pdev->pdev, pdev->bar,
+                         pdev->common_cfg_offset + off);
+}
+
+/*
+ * Reset the Rig's receive queue through the PCI common configuration
+ * (VIRTIO_F_RING_RESET); the register reads back 0 once it is done.
+ */
+void rig_queue_reset(Rig *r)
+{
+    size_t reg = offsetof(struct virtio_pci_modern_common_cfg, queue_reset);
+
+    rig_common_cfg_writew(r, offsetof(struct virtio_pci_common_cfg,
+                                      queue_select), 2 * r->rq);
+    rig_common_cfg_writew(r, reg, 1);
+    g_assert_cmpint(rig_common_cfg_readw(r, reg), ==, 0);
+}
+
+/*
+ * Enable the queue again after rig_queue_reset(), empty: same vring
+ * memory, indices back to 0 as the reset left them in the device.
+ */
+void rig_queue_enable(Rig *r)
+{
+    qtest_writew(r->qts, r->rxq->avail + 2, 0);
+    qtest_writew(r->qts, r->rxq->used + 2, 0);
+    r->avail_idx = r->used_seen = 0;
+    rig_common_cfg_writew(r, offsetof(struct virtio_pci_common_cfg,
+                                      queue_select), 2 * r->rq);
+    rig_common_cfg_writew(r, offsetof(struct virtio_pci_common_cfg,
+                                      queue_enable), 1);
 }
 
 /* Fill [@addr, @addr + @len) with @byte. */

@@ -90,6 +90,11 @@ void rig_init(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
 void rig_init_queue(Rig *r, QVirtioNet *net, QGuestAllocator *alloc,
                     int sock, uint16_t rq);
 
+void rig_write_desc(Rig *r, uint16_t i, uint64_t addr, uint32_t len,
+                    uint16_t flags, uint16_t next);
+
+void rig_avail(Rig *r, uint16_t head);
+
 void rig_post_desc(Rig *r, uint16_t i, uint32_t len);
 
 void rig_kick(Rig *r, QVirtQueue *vq);
@@ -111,6 +116,9 @@ uint8_t rig_set_raw(Rig *r, uint16_t rq, uint32_t slot_size,
                     uint32_t num_slots, uint32_t mask,
                     uint32_t reserved, uint64_t addr);
 
+void rig_set_ring_at(Rig *r, uint64_t addr, uint32_t slot_size,
+                     uint32_t num_slots, uint32_t mask);
+
 void rig_set_ring(Rig *r, uint32_t slot_size, uint32_t num_slots,
                   uint32_t mask);
 
@@ -126,6 +134,16 @@ void rig_send_batch(Rig *r, uint8_t *const *frames, const size_t *lens,
                     int n);
 
 uint8_t rig_status(Rig *r);
+
+void rig_wait_status(Rig *r, uint8_t bits);
+
+void rig_device_reset(Rig *r);
+
+void rig_device_init(Rig *r);
+
+void rig_queue_reset(Rig *r);
+
+void rig_queue_enable(Rig *r);
 
 void rig_fill(Rig *r, uint64_t addr, size_t len, uint8_t byte);
 
