@@ -442,7 +442,8 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
         }
         elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
         if (!elem) {
-            if (i) {
+            /* A pop that just broke the device has said why already. */
+            if (i && !virtio_device_disabled(vdev)) {
                 virtio_error(vdev, "virtio-net split-hdr: queue %u ran dry "
                              "after %u buffers", nc->queue_index, i);
             }
