@@ -60,11 +60,12 @@ tools: prepare
 guest: deps
 	guest/build-image.sh $(GUEST)
 
-# QEMU with ASan and UBSan, in build/qemu/build-sanitize.
+# QEMU built by clang with ASan, UBSan and libFuzzer hooks, in
+# build/qemu/build-sanitize: sanitized qtests and QEMU's generic-fuzz.
 sanitize-build: prepare
 	./configure --builddir=$(BUILD) --enable-sanitizers
 	@echo "sanitize-build: ninja (a full build takes ~15 min on 2 cores)"
-	ninja -C $(TREE)/build-sanitize $(NINJA_TARGETS)
+	ninja -C $(TREE)/build-sanitize $(NINJA_TARGETS) qemu-fuzz-x86_64
 
 # The policy's libFuzzer target (top-level meson.build, clang).
 fuzz-build: prepare
@@ -79,8 +80,8 @@ check: build tools guest sanitize-build fuzz-build
 check-sanitize: sanitize-build
 	buildsys/run-checks.sh --build $(BUILD) --suite sanitize
 
-check-fuzz: fuzz-build
-	buildsys/run-checks.sh --build $(BUILD) --suite fuzz
+check-fuzz: fuzz-build sanitize-build
+	buildsys/run-checks.sh --build $(BUILD) --suite fuzz --suite qemu-fuzz
 
 demo: build guest
 	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)

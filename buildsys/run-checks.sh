@@ -17,6 +17,9 @@
 #   fuzz         the policy's libFuzzer target: the regression inputs once,
 #                then a bounded run (SPLITHDR_FUZZ_SECONDS, default 60)
 #                from the seed corpus
+#   qemu-fuzz    QEMU's generic-fuzz (libFuzzer) on virtio-net-pci with
+#                split-hdr=on, on the sanitizer build: the regression inputs
+#                once, then a bounded run (SPLITHDR_FUZZ_SECONDS)
 #   tools        the split policy outside QEMU: splithdr-classify (top-level
 #                meson.build) on a capture of known frames
 #   guest        boot the test guest with its stock virtio_net driver on a
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BUILD" ] || { echo "usage: $0 --build BUILD" >&2; exit 2; }
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on sanitize tools fuzz guest)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on sanitize tools fuzz qemu-fuzz guest)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 QB=$BUILD/qemu/build
@@ -147,6 +150,41 @@ run_fuzz() {
         "$(grep -h number_of_executed_units "$log" | tail -n 1)"
 }
 
+run_qemu_fuzz() {
+    local log=$LOGS/qemu-fuzz.log qb=$BUILD/qemu/build-sanitize
+    local secs=${SPLITHDR_FUZZ_SECONDS:-60} work=$BUILD/qemu-fuzz-work
+    local regress=$SRC/splithdr-tools/qemu-fuzz-regressions
+    echo "run-checks: QEMU generic-fuzz, virtio-net-pci split-hdr=on, ${secs}s"
+    rm -rf "$work"
+    mkdir -p "$work"
+    # The device as a guest driver would see it; the fuzzer writes PCI
+    # config, BARs and guest memory, so it can reach the control queue.
+    # (One line: QEMU's fuzzer splits it with wordexp(), which refuses
+    # newlines.)
+    export QEMU_FUZZ_ARGS="-M q35 -nodefaults -netdev user,id=net0 -device virtio-net-pci,netdev=net0,split-hdr=on"
+    export QEMU_FUZZ_OBJECTS="virtio*"
+    # Inputs that once crashed it (none so far) are replayed first.
+    if (cd "$work" && { [ -z "$(ls -A "$regress" 2>/dev/null)" ] ||
+        ASAN_OPTIONS=detect_leaks=0 \
+        "$qb/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz -runs=0 \
+            "$regress"; } &&
+        ASAN_OPTIONS=detect_leaks=0 \
+        "$qb/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz \
+            -max_total_time="$secs" -print_final_stats=1 \
+            -print_coverage=1 "$work") > "$log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("qemu-fuzz: crash, see $log and $work/crash-*")
+    fi
+    unset QEMU_FUZZ_ARGS QEMU_FUZZ_OBJECTS
+    echo "run-checks: qemu-fuzz: $(grep -E 'DONE' "$log" | tail -n 1)" \
+        "$(grep -h number_of_executed_units "$log" | tail -n 1);" \
+        "split-hdr functions reached: $(grep -E 'COVERED_FUNC.*splithdr' \
+            "$log" | sed -E 's/.* (virtio_net_splithdr[a-z_]*|splithdr[a-z_]*).*/\1/' |
+            sort -u | tr '\n' ' ')"
+}
+
 run_tools() {
     local log=$LOGS/tools.log
     echo "run-checks: splithdr-classify on a capture of known frames"
@@ -177,6 +215,7 @@ for s in "${SUITES[@]}"; do
     tools) run_tools ;;
     sanitize) run_sanitize ;;
     fuzz) run_fuzz ;;
+    qemu-fuzz) run_qemu_fuzz ;;
     guest) run_guest ;;
     *) echo "run-checks: no suite $s" >&2; exit 2 ;;
     esac
