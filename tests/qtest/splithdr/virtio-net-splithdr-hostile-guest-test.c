@@ -39,23 +39,6 @@ static size_t tagged_frame(uint8_t *f, uint16_t tag, size_t *hdrs)
     return len;
 }
 
-/* Post one buffer, send @frame and check it landed classic (no ring). */
-static void expect_classic(Rig *r, const uint8_t *frame, size_t len)
-{
-    g_autofree uint8_t *got = g_malloc(VHDR_LEN + len);
-    struct virtio_net_hdr_mrg_rxbuf *h = (void *)got;
-    UsedElem used;
-
-    rig_post(r, 1, BUF_SIZE);
-    rig_send(r, frame, len);
-    rig_wait_used(r, 1, &used);
-    g_assert_cmpint(used.len, ==, VHDR_LEN + len);
-    qtest_memread(r->qts, r->bufs[used.id], got, VHDR_LEN + len);
-    g_assert_cmphex(h->hdr.flags, ==, 0);
-    g_assert_cmpint(le16_to_cpu(h->num_buffers), ==, 1);
-    g_assert_cmpmem(got + VHDR_LEN, len, frame, len);
-}
-
 static uint64_t ram_size(Rig *r)
 {
     QDict *rsp = qtest_qmp(r->qts,
@@ -102,7 +85,7 @@ static void test_ring_leaves_ram(void *obj, void *data,
                         ==, VIRTIO_NET_ERR);
     }
     g_assert_cmpint(rig_stat(&r, "enabled"), ==, 0);
-    expect_classic(&r, frame, len);
+    rig_expect_classic(&r, frame, len);
 
     /* With a ring: refused, the ring and k stay as they were. */
     rig_set_ring(&r, SLOT, RX_QSIZE, ALL);
@@ -160,7 +143,7 @@ static void test_rq_beyond_pairs(void *obj, void *data,
                                     other), ==, VIRTIO_NET_ERR);
     }
     g_assert_cmpint(rig_stat(&r, "enabled"), ==, 0);
-    expect_classic(&r, frame, len);
+    rig_expect_classic(&r, frame, len);
 
     rig_set_ring(&r, SLOT, RX_QSIZE, ALL);
     rig_post(&r, 1, BUF_SIZE);
@@ -439,10 +422,10 @@ static void test_no_queue_reset(void *obj, void *data,
     rig_post(&r, 4, BUF_SIZE);
     g_assert_cmpint(rig_set_raw(&r, 0, SLOT, RX_QSIZE, ALL, 0, ring), ==,
                     VIRTIO_NET_ERR);
-    expect_classic(&r, frame, len);
+    rig_expect_classic(&r, frame, len);
     g_assert_cmpint(rig_set_raw(&r, 0, SLOT, RX_QSIZE, ALL, 0, ring), ==,
                     VIRTIO_NET_ERR);
-    expect_classic(&r, frame, len);
+    rig_expect_classic(&r, frame, len);
     g_assert_cmpint(rig_stat(&r, "enabled"), ==, 0);
     rig_assert_filled(&r, ring, RING_LEN, 0x5a);
 

@@ -797,3 +797,20 @@ void *rig_test_setup(GString *cmd_line, void *arg)
     g_test_queue_destroy(rig_test_cleanup, t);
     return t;
 }
+
+/* Post one buffer, send @frame and check it landed classic (no ring). */
+void rig_expect_classic(Rig *r, const uint8_t *frame, size_t len)
+{
+    g_autofree uint8_t *got = g_malloc(VHDR_LEN + len);
+    struct virtio_net_hdr_mrg_rxbuf *h = (void *)got;
+    UsedElem used;
+
+    rig_post(r, 1, BUF_SIZE);
+    rig_send(r, frame, len);
+    rig_wait_used(r, 1, &used);
+    g_assert_cmpint(used.len, ==, VHDR_LEN + len);
+    qtest_memread(r->qts, r->bufs[used.id], got, VHDR_LEN + len);
+    g_assert_cmphex(h->hdr.flags, ==, 0);
+    g_assert_cmpint(le16_to_cpu(h->num_buffers), ==, 1);
+    g_assert_cmpmem(got + VHDR_LEN, len, frame, len);
+}

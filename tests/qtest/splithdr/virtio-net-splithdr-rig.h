@@ -174,6 +174,9 @@ void rig_check_data(Rig *r, const UsedElem *used, int n,
 void rig_expect_packet(Rig *r, uint32_t k, const uint8_t *frame,
                        size_t len, size_t hdr_len);
 
+/* Post one buffer, send @frame and check it landed classic (no ring). */
+void rig_expect_classic(Rig *r, const uint8_t *frame, size_t len);
+
 void rig_test_cleanup(void *opaque);
 
 void *rig_test_setup(GString *cmd_line, void *arg);
