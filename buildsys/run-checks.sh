@@ -180,9 +180,8 @@ run_qemu_fuzz() {
     unset QEMU_FUZZ_ARGS QEMU_FUZZ_OBJECTS
     echo "run-checks: qemu-fuzz: $(grep -E 'DONE' "$log" | tail -n 1)" \
         "$(grep -h number_of_executed_units "$log" | tail -n 1);" \
-        "split-hdr functions reached: $(grep -E 'COVERED_FUNC.*splithdr' \
-            "$log" | sed -E 's/.* (virtio_net_splithdr[a-z_]*|splithdr[a-z_]*).*/\1/' |
-            sort -u | tr '\n' ' ')"
+        "split-hdr functions reached: $(awk '$1 == "COVERED_FUNC:" &&
+            $6 ~ /splithdr/ { print $6 }' "$log" | sort -u | tr '\n' ' ')"
 }
 
 run_tools() {
