@@ -592,11 +592,25 @@ static bool splithdr_needed(void *opaque)
     return n->splithdr && n->splithdr->nr_active;
 }
 
+/* A source with rings set needs a destination with split-hdr=on. */
+static int splithdr_pre_load(void *opaque)
+{
+    VirtIONet *n = opaque;
+
+    if (!n->splithdr) {
+        error_report("virtio-net: the migration stream has split-hdr rings "
+                     "but this device has split-hdr=off");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 const VMStateDescription vmstate_virtio_net_splithdr = {
     .name = "virtio-net-device/split-hdr",
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = splithdr_needed,
+    .pre_load = splithdr_pre_load,
     .fields = (const VMStateField[]) {
         VMSTATE_STRUCT_POINTER(splithdr, VirtIONet, vmstate_splithdr_state,
                                VirtIONetSplitHdr),

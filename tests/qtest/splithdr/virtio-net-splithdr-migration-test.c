@@ -56,15 +56,22 @@ static void wait_migration(QTestState *qts, const char *want)
  * The source's command line with its own socket netdev on @fd: the qos
  * command line leaves out what rig_test_setup() appended.
  */
-static QTestState *start_destination(int fd)
+static QTestState *start_destination_with(int fd, const char *split_hdr)
 {
+    g_auto(GStrv) parts = g_strsplit(qos_get_current_command_line(),
+                                     "split-hdr=on", 2);
+    g_autofree char *cmd = g_strjoinv(split_hdr, parts);
     g_autofree char *dest = g_strdup_printf("%s -netdev socket,fd=%d,id=hs0 "
-                                            "-incoming defer",
-                                            qos_get_current_command_line(),
-                                            fd);
+                                            "-incoming defer", cmd, fd);
 
     g_assert(!strstr(qos_get_current_command_line(), "-netdev"));
+    g_assert(parts[0] && parts[1]);
     return qtest_init(dest);
+}
+
+static QTestState *start_destination(int fd)
+{
+    return start_destination_with(fd, "split-hdr=on");
 }
 
 static void migrate_in(QTestState *to, const char *path)
@@ -153,7 +160,8 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
 /*
  * Rings the destination must refuse, patched into a valid stream: the
  * subsection holds ring_addr, slot_size, num_slots, proto_mask, k, big
- * endian.  Each load must fail and leave the destination answering.
+ * endian.  Each load must fail and leave the destination answering; so
+ * must the valid stream into a destination with split-hdr=off.
  */
 typedef struct BadRing {
     const char *what;
@@ -237,6 +245,24 @@ static void test_migrate_bad_ring(void *obj, void *data,
         close(sv[1]);
     }
     unlink(bad);
+
+    /* The valid stream, into a device whose split-hdr is off. */
+    {
+        QTestState *to;
+        QDict *rsp;
+        int sv[2];
+
+        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+        to = start_destination_with(sv[1], "split-hdr=off");
+        migrate_in(to, uri);
+        wait_migration(to, "failed");
+        rsp = qtest_qmp(to, "{'execute': 'query-status'}");
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        qtest_quit(to);
+        close(sv[0]);
+        close(sv[1]);
+    }
     unlink(path);
 }
 
