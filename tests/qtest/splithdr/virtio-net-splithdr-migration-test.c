@@ -180,6 +180,25 @@ static const BadRing bad_rings[] = {
     { "ring misaligned", 1, 128, 256, 0xf },
 };
 
+/* Loading @uri into a fresh destination fails; the destination lives on. */
+static void expect_load_fails(const char *uri, const char *split_hdr)
+{
+    QTestState *to;
+    QDict *rsp;
+    int sv[2];
+
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    to = start_destination_with(sv[1], split_hdr);
+    migrate_in(to, uri);
+    wait_migration(to, "failed");
+    rsp = qtest_qmp(to, "{'execute': 'query-status'}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    qtest_quit(to);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_migrate_bad_ring(void *obj, void *data,
                                   QGuestAllocator *alloc)
 {
@@ -221,9 +240,6 @@ static void test_migrate_bad_ring(void *obj, void *data,
 
     for (i = 0; i < ARRAY_SIZE(bad_rings); i++) {
         const BadRing *b = &bad_rings[i];
-        QTestState *to;
-        QDict *rsp;
-        int sv[2];
 
         g_test_message("bad ring: %s", b->what);
         stq_be_p(at, b->ring_addr == 1 ? r.ring + 32 :
@@ -232,37 +248,12 @@ static void test_migrate_bad_ring(void *obj, void *data,
         stl_be_p(at + 12, b->num_slots);
         stl_be_p(at + 16, b->proto_mask);
         g_assert(g_file_set_contents(bad, stream, stream_len, NULL));
-
-        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-        to = start_destination(sv[1]);
-        migrate_in(to, bad_uri);
-        wait_migration(to, "failed");
-        rsp = qtest_qmp(to, "{'execute': 'query-status'}");
-        g_assert(qdict_haskey(rsp, "return"));
-        qobject_unref(rsp);
-        qtest_quit(to);
-        close(sv[0]);
-        close(sv[1]);
+        expect_load_fails(bad_uri, "split-hdr=on");
     }
     unlink(bad);
 
     /* The valid stream, into a device whose split-hdr is off. */
-    {
-        QTestState *to;
-        QDict *rsp;
-        int sv[2];
-
-        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-        to = start_destination_with(sv[1], "split-hdr=off");
-        migrate_in(to, uri);
-        wait_migration(to, "failed");
-        rsp = qtest_qmp(to, "{'execute': 'query-status'}");
-        g_assert(qdict_haskey(rsp, "return"));
-        qobject_unref(rsp);
-        qtest_quit(to);
-        close(sv[0]);
-        close(sv[1]);
-    }
+    expect_load_fails(uri, "split-hdr=off");
     unlink(path);
 }
 
