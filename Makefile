@@ -61,7 +61,7 @@ guest: deps
 	guest/build-image.sh $(GUEST)
 
 # QEMU built by clang with ASan, UBSan and libFuzzer hooks, in
-# build/qemu/build-sanitize: sanitized qtests and QEMU's generic-fuzz.
+# build/qemu/build-sanitize: sanitized qtests and qemu-fuzz-x86_64.
 sanitize-build: prepare
 	./configure --builddir=$(BUILD) --enable-sanitizers
 	@echo "sanitize-build: ninja (a full build takes ~15 min on 2 cores)"
