@@ -4,8 +4,9 @@
  * QTest testcase for virtio-net split transport header receive: a hostile
  * or broken guest driver.  Rings that run out of RAM, queues that do not
  * exist, SET while packets flow, tiny data buffers, buffers the device
- * must not use (zero-sized, read-only, looping chains), and a device
- * without queue reset.  Each test checks guest memory (slots, data
+ * must not use (zero-sized, read-only, looping chains), guest memory
+ * unplugged under the ring or the buffers, and a device without queue
+ * reset.  Each test checks guest memory (slots, data
  * buffers, used ring) and the device status against
  * docs/specs/virtio-net-split-hdr.rst.
  */
@@ -395,6 +396,121 @@ static void test_bad_buffer(void *obj, void *data, QGuestAllocator *alloc)
     rig_assert_filled(&r, r.ring, RING_LEN, 0xdd);
 }
 
+/* ---- Guest memory removed while traffic flows ---------------------------- */
+
+/*
+ * The ring or the data buffers live in a pc-dimm that is unplugged between
+ * two packets.  The test plays the guest's ACPI memory hotplug driver
+ * (docs/specs/acpi_mem_hotplug.rst): after device_del it selects the slot
+ * and writes the eject bit, and QEMU removes the memory.
+ */
+#define MEMHP_BASE 0x0a00       /* ACPI_MEMORY_HOTPLUG_BASE, pc machine */
+#define MEMHP_SLOT_SELECTOR 0x0
+#define MEMHP_FLAGS 0x14
+#define MEMHP_EJECT 0x8
+
+static void *dimm_test_setup(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line,
+                    " -m 128M,slots=1,maxmem=512M"
+                    " -object memory-backend-ram,id=hsmem,size=128M"
+                    " -device pc-dimm,id=hsdimm,memdev=hsmem ");
+    return rig_test_setup(cmd_line, arg);
+}
+
+static uint64_t dimm_addr(Rig *r)
+{
+    QDict *rsp = qtest_qmp(r->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '/machine/peripheral/hsdimm', "
+                           "'property': 'addr'}}");
+    uint64_t addr = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return addr;
+}
+
+static void dimm_unplug(Rig *r)
+{
+    qtest_qmp_device_del_send(r->qts, "hsdimm");
+    qtest_outl(r->qts, MEMHP_BASE + MEMHP_SLOT_SELECTOR, 0);
+    qtest_outb(r->qts, MEMHP_BASE + MEMHP_FLAGS, MEMHP_EJECT);
+    qtest_qmp_eventwait(r->qts, "DEVICE_DELETED");
+}
+
+/*
+ * Errors during receive, ring in the DIMM: the slot of the next packet
+ * cannot be written, so the device enters NEEDS_RESET and publishes
+ * nothing.
+ *
+ * Buffers in the DIMM: as in classic receive, QEMU maps a buffer that has
+ * no memory behind it through its one-page bounce buffer.  A packet that
+ * fits one buffer is delivered (slot and used entry) and its payload is
+ * lost; a packet that needs a second such buffer cannot map it, and the
+ * device enters NEEDS_RESET without writing a slot or a used entry.
+ *
+ * Either way, after a reset and a SET on memory that exists, the device
+ * works again from slot 0.
+ */
+static void test_memory_removed(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    bool ring_in_dimm = !strcmp(t->data, "ring");
+    FrameSpec two_bufs = { .l3 = L3_IP4, .l4 = 17, .payload = BUF_SIZE + 500 };
+    uint64_t saved_bufs[NUM_BUFS], dimm;
+    uint8_t frame[512], big[BUF_SIZE + 1024];
+    size_t hdrs, len, big_len;
+    UsedElem used;
+    Rig r;
+    int i;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    dimm = dimm_addr(&r);
+    g_assert_cmphex(dimm, >=, 0x100000000ull);
+    memcpy(saved_bufs, r.bufs, sizeof(saved_bufs));
+    if (ring_in_dimm) {
+        rig_set_ring_at(&r, dimm, SLOT, RX_QSIZE, ALL);
+    } else {
+        for (i = 0; i < NUM_BUFS; i++) {
+            r.bufs[i] = dimm + (uint64_t)i * BUF_SIZE;
+        }
+        rig_set_ring(&r, SLOT, RX_QSIZE, ALL);
+    }
+
+    /* Packet 0 lands while the memory is there. */
+    len = tagged_frame(frame, 0, &hdrs);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    /* Buffers posted, then the memory goes, then packets arrive. */
+    rig_post(&r, 3, BUF_SIZE);
+    dimm_unplug(&r);
+    frame[hdrs] = 1;
+    rig_send(&r, frame, len);
+    if (!ring_in_dimm) {
+        rig_wait_used(&r, 1, &used);
+        g_assert_cmpint(used.len, ==, len - hdrs);
+        rig_check_slot(&r, 1, frame, hdrs, 1);
+
+        big_len = rig_build_frame(&two_bufs, big, &hdrs);
+        rig_send(&r, big, big_len);
+    }
+    rig_wait_status(&r, VIRTIO_CONFIG_S_NEEDS_RESET);
+    rig_assert_no_used(&r);
+    g_assert_cmpint(rig_stat(&r, "slot"), ==, ring_in_dimm ? 1 : 2);
+    if (!ring_in_dimm) {
+        rig_assert_filled(&r, r.ring + 2 * SLOT, SLOT, 0xdd);
+    }
+
+    /* A reset and a ring in memory that exists bring it back. */
+    memcpy(r.bufs, saved_bufs, sizeof(saved_bufs));
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_set_ring(&r, SLOT, RX_QSIZE, ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    len = tagged_frame(frame, 2, &hdrs);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+}
+
 /* ---- No queue reset ------------------------------------------------------ */
 
 /*
@@ -460,6 +576,16 @@ static void register_hostile_guest_tests(void)
         opts.arg = (void *)&bad_bufs[i];
         qos_add_test(name, "virtio-net", test_bad_buffer, &opts);
     }
+    opts.arg = NULL;
+
+    opts.before = dimm_test_setup;
+    opts.arg = (void *)"ring";
+    qos_add_test("split-hdr/hostile-guest/memory-removed/ring", "virtio-net",
+                 test_memory_removed, &opts);
+    opts.arg = (void *)"buffers";
+    qos_add_test("split-hdr/hostile-guest/memory-removed/buffers",
+                 "virtio-net", test_memory_removed, &opts);
+    opts.before = rig_test_setup;
     opts.arg = NULL;
 
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,queue_reset=off";
