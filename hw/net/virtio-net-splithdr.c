@@ -397,12 +397,8 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     if (size <= n->host_hdr_len) {
         return -1;
     }
-    /*
-     * While the receive filter is on, drop what is too short for it to
-     * read the addresses and the VLAN tag (it would read past the frame).
-     */
-    if ((!n->promisc && flen < ETH_HLEN + sizeof(struct vlan_header)) ||
-        !virtio_net_receive_filter(n, buf, size)) {
+    /* With the filter on, runts are dropped there (patch 0008). */
+    if (!virtio_net_receive_filter(n, buf, size)) {
         return size;
     }
 

@@ -455,7 +455,9 @@ static void test_waits_for_buffers(void *obj, void *data,
 
 /*
  * With the receive filter on (promiscuous mode off), a runt is dropped
- * rather than read past its end; frames for our MAC still arrive.
+ * rather than read past its end (the sanitizer run catches an overread);
+ * frames for our MAC still arrive.  First on a classic queue, whose
+ * filter is the same function, then with a ring.
  */
 static void test_runt_filtered(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -469,9 +471,18 @@ static void test_runt_filtered(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(rig_ctrl(&r, VIRTIO_NET_CTRL_RX,
                              VIRTIO_NET_CTRL_RX_PROMISC, &off, 1), ==,
                     VIRTIO_NET_OK);
+    len = rig_build_frame(&spec, frame, &hdrs);
+
+    rig_post(&r, 4, BUF_SIZE);
+    rig_send(&r, frame, 10);
+    rig_send(&r, frame, 17);
+    rig_assert_no_used(&r);
+    rig_expect_classic(&r, frame, len);
+    rig_queue_reset(&r);
+    rig_queue_enable(&r);
+
     rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
     rig_post(&r, 4, BUF_SIZE);
-    len = rig_build_frame(&spec, frame, &hdrs);
     rig_send(&r, frame, 10);
     rig_send(&r, frame, 17);
     rig_assert_no_used(&r);
