@@ -18,11 +18,12 @@
  * zeros.  splithdr-tools/tests/make-qemu-fuzz-corpus.py writes the seeds and
  * documents the layout for people writing inputs by hand.
  *
- * The oracle is QEMU's: sanitizers, assertions, and libFuzzer's timeout
- * for hangs.  Between inputs the device is reset as a driver would reset
- * it (not fuzz_reset(), whose machine reset would unmap the PCI BARs the
- * driver relies on), frames the device did not take are thrown away, and
- * the next input starts from DRIVER_OK.
+ * The oracle: QEMU's sanitizers and assertions, libFuzzer's timeout for
+ * hangs, and check_rx_used() on what the device wrote to the used ring.
+ * Between inputs the device is reset as a driver would reset it (not
+ * fuzz_reset(), whose machine reset would unmap the PCI BARs the driver
+ * relies on), frames the device did not take are thrown away, and the
+ * next input starts from DRIVER_OK.
  */
 
 #include "qemu/osdep.h"
@@ -44,6 +45,7 @@
 #define POOL_BUF_SIZE 65536
 #define RING_REGION (2 * 1024 * 1024) /* where a SET's ring goes by default */
 #define CTRL_MAX 256            /* longest control command payload */
+#define RX_QSIZE_MAX 1024
 
 /*
  * Operations and their arguments:
@@ -100,6 +102,15 @@ typedef struct Driver {
     uint16_t rx_avail;      /* next avail index of the receive queue */
     uint16_t ctrl_avail;
     uint16_t next_desc;
+    /*
+     * The oracle on used entries (check_rx_used) holds while the driver
+     * knows every receive buffer's size and the device cannot have written
+     * over the vrings: only OP_POST buffers, rings only in the ring
+     * region, queue resets only when negotiated.
+     */
+    bool used_known;
+    uint16_t rx_used;       /* used entries of the receive queue checked */
+    uint32_t posted_len[RX_QSIZE_MAX];
     uint64_t bufs[POOL_BUFS];
     uint64_t ctrl_mem;      /* command header + payload + status byte */
     uint64_t ring;          /* RING_REGION bytes, aligned for a ring */
@@ -171,6 +182,7 @@ static void send_ctrl(uint8_t class, uint8_t cmd, const uint8_t *data,
 
     qtest_memwrite(drv.qts, drv.ctrl_mem, hdr, 2);
     qtest_memwrite(drv.qts, drv.ctrl_mem + 2, data, len);
+    qtest_writeb(drv.qts, status, VIRTIO_NET_ERR);  /* if never answered */
     /* A pair of descriptors per command: header + payload, then status. */
     qtest_writeq(drv.qts, d, drv.ctrl_mem);
     qtest_writel(drv.qts, d + 8, 2 + len);
@@ -202,6 +214,12 @@ static void op_set(Input *in)
     c.ring_addr = cpu_to_le64(addr);
     send_ctrl(VIRTIO_NET_CTRL_SPLIT_HDR, VIRTIO_NET_CTRL_SPLIT_HDR_SET,
               (const uint8_t *)&c, sizeof(c));
+    if (qtest_readb(drv.qts, drv.ctrl_mem + 2 + CTRL_MAX) != VIRTIO_NET_ERR &&
+        addr && (addr != drv.ring ||
+         (uint64_t)le16_to_cpu(c.slot_size) * le32_to_cpu(c.num_slots) >
+         RING_REGION)) {
+        drv.used_known = false;     /* slots may land anywhere */
+    }
 }
 
 static void op_frame(Input *in)
@@ -223,6 +241,7 @@ static void op_post(Input *in)
         uint16_t d = drv.next_desc++ % drv.rxq->size;
 
         write_rx_desc(d, drv.bufs[d % POOL_BUFS], len, VRING_DESC_F_WRITE, 0);
+        drv.posted_len[d] = len;
         make_rx_avail(d);
     }
     driver_kick(drv.rxq);
@@ -247,6 +266,7 @@ static void op_desc(Input *in)
     uint16_t next = take_le(in, 2);
 
     write_rx_desc(idx, addr, len, flags, next);
+    drv.used_known = false;
     make_rx_avail(idx);
     driver_kick(drv.rxq);
 }
@@ -266,7 +286,10 @@ static void op_queue_reset(void)
                                queue_reset), 1);
     qtest_writew(drv.qts, drv.rxq->avail + 2, 0);
     qtest_writew(drv.qts, drv.rxq->used + 2, 0);
-    drv.rx_avail = 0;
+    drv.rx_avail = drv.rx_used = 0;
+    if (!(drv.vdev->features & (1ull << VIRTIO_F_RING_RESET))) {
+        drv.used_known = false;     /* the device kept its indices */
+    }
     common_cfg_writew(offsetof(struct virtio_pci_common_cfg, queue_enable),
                       1);
     flush_events(drv.qts);
@@ -289,8 +312,35 @@ static void device_up(uint64_t features)
     qvirtio_set_driver_ok(drv.vdev);
     drv.rxq = net->queues[0];
     drv.ctrlq = net->queues[net->n_queues - 1];
-    drv.rx_avail = drv.ctrl_avail = drv.next_desc = 0;
+    drv.rx_avail = drv.ctrl_avail = drv.next_desc = drv.rx_used = 0;
+    drv.used_known = true;
+    g_assert_cmpint(drv.rxq->size, <=, RX_QSIZE_MAX);
     flush_events(drv.qts);
+}
+
+/*
+ * What the device promises about every used entry of the receive queue,
+ * split or classic: it names a descriptor the driver made available and
+ * claims no more bytes than that buffer holds.  Sanitizers cannot see a
+ * wrong length; a guest would read past its buffer.
+ */
+static void check_rx_used(void)
+{
+    QVirtQueue *vq = drv.rxq;
+    uint16_t idx = qtest_readw(drv.qts, vq->used + 2);
+
+    if (!drv.used_known) {
+        return;
+    }
+    g_assert_cmpint((uint16_t)(idx - drv.rx_used), <=, vq->size);
+    for (; drv.rx_used != idx; drv.rx_used++) {
+        uint64_t e = vq->used + 4 + 8 * (drv.rx_used % vq->size);
+        uint32_t id = qtest_readl(drv.qts, e);
+        uint32_t len = qtest_readl(drv.qts, e + 4);
+
+        g_assert_cmpuint(id, <, vq->size);
+        g_assert_cmpuint(len, <=, drv.posted_len[id]);
+    }
 }
 
 /* Frames the device did not take must not reach the next input. */
@@ -342,6 +392,7 @@ static void split_hdr_fuzz(QTestState *s, const unsigned char *data,
             flush_events(s);
             break;
         }
+        check_rx_used();
     }
     discard_pending_frames();
 }
