@@ -397,7 +397,7 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     if (size <= n->host_hdr_len) {
         return -1;
     }
-    /* With the filter on, runts are dropped there (patch 0008). */
+    /* With the filter on, virtio_net_receive_filter() drops runts too. */
     if (!virtio_net_receive_filter(n, buf, size)) {
         return size;
     }

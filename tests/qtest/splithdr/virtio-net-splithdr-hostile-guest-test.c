@@ -6,9 +6,8 @@
  * exist, SET while packets flow, tiny data buffers, buffers the device
  * must not use (zero-sized, read-only, looping chains), guest memory
  * unplugged under the ring or the buffers, and a device without queue
- * reset.  Each test checks guest memory (slots, data
- * buffers, used ring) and the device status against
- * docs/specs/virtio-net-split-hdr.rst.
+ * reset.  Each test checks guest memory (slots, data buffers, used ring)
+ * and the device status against docs/specs/virtio-net-split-hdr.rst.
  */
 
 #include "qemu/osdep.h"
