@@ -4,10 +4,11 @@
  * QTest testcase for virtio-net split transport header receive: a hostile
  * or broken guest driver.  Rings that run out of RAM, queues that do not
  * exist, SET while packets flow, tiny data buffers, buffers the device
- * must not use (zero-sized, read-only, looping chains), guest memory
- * unplugged under the ring or the buffers, and a device without queue
- * reset.  Each test checks guest memory (slots, data buffers, used ring)
- * and the device status against docs/specs/virtio-net-split-hdr.rst.
+ * must not use (zero-sized, read-only, looping chains, and without a ring
+ * a first buffer shorter than the virtio header), guest memory unplugged
+ * under the ring or the buffers, and a device without queue reset.  Each
+ * test checks guest memory (slots, data buffers, used ring) and the device
+ * status against docs/specs/virtio-net-split-hdr.rst.
  */
 
 #include "qemu/osdep.h"
@@ -395,6 +396,90 @@ static void test_bad_buffer(void *obj, void *data, QGuestAllocator *alloc)
     rig_assert_filled(&r, r.ring, RING_LEN, 0xdd);
 }
 
+/* ---- Classic receive: a first buffer shorter than the virtio header ------ */
+
+typedef struct ShortBuf {
+    const char *name;
+    uint32_t len;               /* of the packet's first buffer */
+    bool split_hdr;             /* split-hdr=on (negotiated, no ring) */
+} ShortBuf;
+
+static const ShortBuf short_bufs[] = {
+    { "1", 1, true },
+    { "11", VHDR_LEN - 1, true },
+    { "12", VHDR_LEN, true },
+    { "1-split-hdr-off", 1, false },
+};
+
+/*
+ * No ring, so the classic path, which puts the virtio header at the start
+ * of a packet's first buffer.  With VIRTIO_NET_F_MRG_RXBUF the driver must
+ * post buffers of at least the header's size (virtio 1.x, "Setting Up
+ * Receive Buffers"); with a ring the header is in the slot and a 1-byte
+ * buffer is fine (tiny-buffers above).  A shorter first buffer used to get
+ * a used entry claiming the whole header, 12 bytes of a 1-byte buffer.  The
+ * device must enter NEEDS_RESET instead, without a used entry and without
+ * writing any buffer, until a reset.  A buffer of exactly the header's
+ * size holds the header alone and the frame goes to the next buffer.
+ */
+static void test_classic_short_buffer(void *obj, void *data,
+                                      QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    const ShortBuf *c = t->data;
+    struct virtio_net_hdr_v1_hash hdr;
+    uint8_t frame[512], got[512];
+    size_t hdrs, len;
+    UsedElem used[2];
+    Rig r;
+    int i;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    g_assert(r.vdev->features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+    g_assert_cmpint(!!(r.vdev->features &
+                       (1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)), ==,
+                    c->split_hdr);
+    for (i = 0; i < 4; i++) {
+        rig_fill(&r, r.bufs[i], BUF_SIZE, 0xee);
+        rig_write_desc(&r, i, r.bufs[i], i ? BUF_SIZE : c->len, WR, 0);
+        rig_avail(&r, i);
+    }
+    rig_kick(&r, r.rxq);
+    len = tagged_frame(frame, 0, &hdrs);
+    rig_send(&r, frame, len);
+
+    if (c->len >= VHDR_LEN) {
+        rig_wait_used(&r, 2, used);
+        g_assert_cmpint(used[0].id, ==, 0);
+        g_assert_cmpint(used[0].len, ==, VHDR_LEN);
+        g_assert_cmpint(used[1].id, ==, 1);
+        g_assert_cmpint(used[1].len, ==, len);
+        g_assert_cmpint(rig_read_classic(&r, used, 2, &hdr, got, sizeof(got)),
+                        ==, len);
+        g_assert_cmpmem(got, len, frame, len);
+        g_assert_cmphex(hdr.hdr.flags, ==, 0);
+        rig_assert_filled(&r, r.bufs[0] + VHDR_LEN, BUF_SIZE - VHDR_LEN, 0xee);
+        rig_assert_no_used(&r);
+        g_assert_cmphex(rig_status(&r) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
+        return;
+    }
+
+    rig_wait_status(&r, VIRTIO_CONFIG_S_NEEDS_RESET);
+    rig_assert_no_used(&r);
+    for (i = 0; i < 4; i++) {
+        rig_assert_filled(&r, r.bufs[i], BUF_SIZE, 0xee);
+    }
+    /* Broken until reset: more traffic changes nothing. */
+    rig_send(&r, frame, len);
+    rig_assert_no_used(&r);
+    rig_assert_filled(&r, r.bufs[1], BUF_SIZE, 0xee);
+
+    /* A reset and buffers of the right size bring it back. */
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_expect_classic(&r, frame, len);
+}
+
 /* ---- Guest memory removed while traffic flows ---------------------------- */
 
 /*
@@ -576,6 +661,19 @@ static void register_hostile_guest_tests(void)
         qos_add_test(name, "virtio-net", test_bad_buffer, &opts);
     }
     opts.arg = NULL;
+
+    for (i = 0; i < ARRAY_SIZE(short_bufs); i++) {
+        g_autofree char *name =
+            g_strdup_printf("split-hdr/hostile-guest/classic-short-buffer/%s",
+                            short_bufs[i].name);
+
+        opts.arg = (void *)&short_bufs[i];
+        opts.edge.extra_device_opts = short_bufs[i].split_hdr ?
+                                      "split-hdr=on,id=vnet0" : "id=vnet0";
+        qos_add_test(name, "virtio-net", test_classic_short_buffer, &opts);
+    }
+    opts.arg = NULL;
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
 
     opts.before = dimm_test_setup;
     opts.arg = (void *)"ring";
