@@ -10,16 +10,23 @@
  * mergeable data buffers.  The split decision is in
  * virtio-net-splithdr-policy.c; the normative text is
  * docs/specs/virtio-net-split-hdr.rst.
+ *
+ * x-split-hdr-fault makes the device break that text on purpose, on every
+ * x-split-hdr-fault-interval-th packet, so that a driver's defences can be
+ * tested end to end; see "Test faults" in the spec.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "qapi/error.h"
+#include "qapi/util.h"
 #include "qapi/visitor.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qom/object.h"
+#include "hw/qdev-properties.h"
+#include "hw/core/qdev-prop-internal.h"
 #include "system/dma.h"
 #include "exec/memory.h"
 #include "migration/vmstate.h"
@@ -40,10 +47,17 @@ typedef struct VirtIONetSplitHdrRing {
     /* k: packets delivered since SET, mod 2^32; picks slot and seq. */
     uint32_t next;
 
+    /*
+     * x-split-hdr-fault: packets of the queue the fault applies to since k
+     * was last reset; the interval-th, 2 * interval-th, ... get it.
+     */
+    uint32_t fault_count;
+
     /* Counters for QMP; local to this QEMU, not migrated. */
     uint64_t verdicts[SPLITHDR_VERDICT__MAX];
     uint64_t header_bytes;
     uint64_t payload_bytes;
+    uint64_t faults_injected;
 } VirtIONetSplitHdrRing;
 
 struct VirtIONetSplitHdr {
@@ -51,6 +65,8 @@ struct VirtIONetSplitHdr {
     uint32_t nr_rings;            /* max_queue_pairs */
     uint32_t nr_active;           /* rings with ring_addr != 0 */
     VirtIONetSplitHdrRing *rings;
+    VirtIONetSplitHdrFault fault;   /* NONE but in tests */
+    uint32_t fault_interval;
 
     /*
      * Scratch for one packet, kept off the stack: large automatic arrays
@@ -71,6 +87,97 @@ static bool splithdr_negotiated(VirtIONet *n)
            virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1) &&
            virtio_vdev_has_feature(vdev, VIRTIO_NET_F_CTRL_VQ) &&
            virtio_vdev_has_feature(vdev, VIRTIO_NET_F_MRG_RXBUF);
+}
+
+/* --- Test faults (x-split-hdr-fault) ------------------------------------- */
+
+static const QEnumLookup splithdr_fault_lookup = {
+    .array = (const char *const[]) {
+        [VIRTIO_NET_SPLITHDR_FAULT_NONE] = "none",
+        [VIRTIO_NET_SPLITHDR_FAULT_SEQ] = "seq",
+        [VIRTIO_NET_SPLITHDR_FAULT_HDR_LEN] = "hdr-len",
+        [VIRTIO_NET_SPLITHDR_FAULT_FLAG_NO_RING] = "flag-no-ring",
+    },
+    .size = VIRTIO_NET_SPLITHDR_FAULT__MAX,
+};
+
+const PropertyInfo virtio_net_splithdr_prop_fault = {
+    .type = "VirtIONetSplitHdrFault",
+    .description = "none/seq/hdr-len/flag-no-ring (test only)",
+    .enum_table = &splithdr_fault_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
+static const char *splithdr_fault_name(VirtIONetSplitHdrFault fault)
+{
+    return qapi_enum_lookup(&splithdr_fault_lookup, fault);
+}
+
+bool virtio_net_splithdr_check_props(VirtIONet *n, Error **errp)
+{
+    if (n->split_hdr_fault == VIRTIO_NET_SPLITHDR_FAULT_NONE) {
+        return true;
+    }
+    if (!virtio_has_feature(n->host_features,
+                            VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
+        error_setg(errp, "x-split-hdr-fault needs split-hdr=on");
+        return false;
+    }
+    if (!n->split_hdr_fault_interval) {
+        error_setg(errp, "x-split-hdr-fault-interval must be at least 1");
+        return false;
+    }
+    return true;
+}
+
+/* Does the next packet that counts for the fault on @ring's queue get it? */
+static bool splithdr_fault_due(VirtIONetSplitHdr *s,
+                               const VirtIONetSplitHdrRing *ring)
+{
+    return (ring->fault_count + 1) % s->fault_interval == 0;
+}
+
+/* A packet the fault applies to was delivered on @rq, with it or not. */
+static void splithdr_fault_count(VirtIONetSplitHdr *s, uint32_t rq,
+                                 bool injected)
+{
+    VirtIONetSplitHdrRing *ring = &s->rings[rq];
+
+    ring->fault_count++;
+    if (injected) {
+        ring->faults_injected++;
+        trace_virtio_net_splithdr_fault(rq, splithdr_fault_name(s->fault),
+                                        ring->fault_count);
+    }
+}
+
+/*
+ * flag-no-ring: classic receive of a packet on @nc's queue, which has no
+ * ring, about to be published; @first is its first buffer, the virtio
+ * header at its start.  Applies only while the feature is negotiated,
+ * when the flag means something to the driver.
+ */
+void virtio_net_splithdr_fault_classic(VirtIONet *n, NetClientState *nc,
+                                       const VirtQueueElement *first)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    uint32_t rq = nc->queue_index;
+    bool inject;
+    uint8_t flags;
+
+    if (!s || rq >= s->nr_rings || s->rings[rq].ring_addr ||
+        !splithdr_negotiated(n)) {
+        return;
+    }
+    inject = splithdr_fault_due(s, &s->rings[rq]) &&
+             iov_to_buf(first->in_sg, first->in_num, 0, &flags, 1) == 1;
+    if (inject) {
+        flags |= VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
+        iov_from_buf(first->in_sg, first->in_num, 0, &flags, 1);
+    }
+    splithdr_fault_count(s, rq, inject);
 }
 
 /* --- Feature negotiation and lifetime ------------------------------------ */
@@ -117,6 +224,7 @@ static void splithdr_get_stats(Object *obj, Visitor *v, const char *name,
         }
         qdict_put_int(q, "header-bytes", ring->header_bytes);
         qdict_put_int(q, "payload-bytes", ring->payload_bytes);
+        qdict_put_int(q, "fault-injected", ring->faults_injected);
         qlist_append(list, q);
     }
     ret = QOBJECT(list);
@@ -139,6 +247,14 @@ void virtio_net_splithdr_realize(VirtIONet *n, Error **errp)
     s->elems = g_new(VirtQueueElement *, VIRTQUEUE_MAX_SIZE);
     s->lens = g_new(size_t, VIRTQUEUE_MAX_SIZE);
     s->slot = g_malloc(VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX);
+    s->fault = n->split_hdr_fault;
+    s->fault_interval = n->split_hdr_fault_interval;
+    if (s->fault != VIRTIO_NET_SPLITHDR_FAULT_NONE) {
+        warn_report("virtio-net: x-split-hdr-fault=%s, interval %" PRIu32
+                    ": this device breaks the split-hdr spec on purpose "
+                    "(test only)", splithdr_fault_name(s->fault),
+                    s->fault_interval);
+    }
     n->splithdr = s;
     object_property_add(OBJECT(n), "split-hdr-stats", "any",
                         splithdr_get_stats, NULL, NULL, s);
@@ -169,6 +285,7 @@ static void splithdr_ring_clear(VirtIONetSplitHdr *s, uint32_t rq)
     }
     ring->ring_addr = 0;
     ring->next = 0;
+    ring->fault_count = 0;
 }
 
 void virtio_net_splithdr_reset(VirtIONet *n)
@@ -382,6 +499,7 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     size_t hdr_len = 0, offset, slot_len;
     unsigned int i = 0;
     hwaddr slot_addr;
+    bool fault_counts = false, fault = false;
 
     if (!virtio_net_can_receive(nc)) {
         return -1;
@@ -467,6 +585,18 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
         vhdr->hdr.hdr_len = cpu_to_le16(hdr_len);
         memcpy(s->slot + SPLITHDR_SLOT_HDR_OFF + vhdr_len, frame, hdr_len);
     }
+    if (unlikely(s->fault)) {
+        fault_counts = s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ ||
+                       (s->fault == VIRTIO_NET_SPLITHDR_FAULT_HDR_LEN &&
+                        verdict == SPLITHDR_SPLIT);
+        fault = fault_counts && splithdr_fault_due(s, ring);
+    }
+    if (fault && s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ) {
+        stw_le_p(s->slot, ring->next + 1);
+    } else if (fault) {
+        /* More than the slot holds after the prefix and the header. */
+        vhdr->hdr.hdr_len = cpu_to_le16(ring->slot_size);
+    }
     slot_len = SPLITHDR_SLOT_HDR_OFF + vhdr_len + hdr_len;
     slot_addr = ring->ring_addr +
                 (hwaddr)(ring->next & (ring->num_slots - 1)) * ring->slot_size;
@@ -492,6 +622,9 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     ring->verdicts[verdict]++;
     ring->header_bytes += hdr_len;
     ring->payload_bytes += flen - hdr_len;
+    if (fault_counts) {
+        splithdr_fault_count(s, nc->queue_index, fault);
+    }
     ring->next++;
     return size;
 

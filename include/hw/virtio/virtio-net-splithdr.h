@@ -18,6 +18,23 @@
 /* Per-device state; NULL in VirtIONet when split-hdr=off. */
 typedef struct VirtIONetSplitHdr VirtIONetSplitHdr;
 
+/*
+ * Faults the device injects to test a driver's defences, property
+ * x-split-hdr-fault (test only; see "Test faults" in the spec).
+ */
+typedef enum VirtIONetSplitHdrFault {
+    VIRTIO_NET_SPLITHDR_FAULT_NONE,
+    VIRTIO_NET_SPLITHDR_FAULT_SEQ,          /* slot prefix: seq k + 1 */
+    VIRTIO_NET_SPLITHDR_FAULT_HDR_LEN,      /* split: hdr_len = slot_size */
+    VIRTIO_NET_SPLITHDR_FAULT_FLAG_NO_RING, /* no ring: split flag set */
+    VIRTIO_NET_SPLITHDR_FAULT__MAX,
+} VirtIONetSplitHdrFault;
+
+extern const PropertyInfo virtio_net_splithdr_prop_fault;
+
+/* First thing in realize: refuse inconsistent split-hdr properties. */
+bool virtio_net_splithdr_check_props(VirtIONet *n, Error **errp);
+
 /* Allocate the per-queue state when the property is on (realize). */
 void virtio_net_splithdr_realize(VirtIONet *n, Error **errp);
 void virtio_net_splithdr_unrealize(VirtIONet *n);
@@ -47,6 +64,25 @@ void virtio_net_splithdr_queue_reset(VirtIONet *n, uint32_t vq_index);
 bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
                                  const uint8_t *buf, size_t size,
                                  ssize_t *ret);
+
+void virtio_net_splithdr_fault_classic(VirtIONet *n, NetClientState *nc,
+                                       const VirtQueueElement *first);
+
+/*
+ * Classic receive is about to publish a packet in @elems[0..@count) on
+ * @nc's queue, which has no ring.  Only x-split-hdr-fault=flag-no-ring
+ * acts here; otherwise this costs one compare.
+ */
+static inline void virtio_net_splithdr_classic_rx(VirtIONet *n,
+                                                  NetClientState *nc,
+                                                  VirtQueueElement **elems,
+                                                  size_t count)
+{
+    if (unlikely(n->split_hdr_fault ==
+                 VIRTIO_NET_SPLITHDR_FAULT_FLAG_NO_RING) && count) {
+        virtio_net_splithdr_fault_classic(n, nc, elems[0]);
+    }
+}
 
 /* Subsection of the device's vmstate, sent only when a ring is set. */
 extern const VMStateDescription vmstate_virtio_net_splithdr;

@@ -646,15 +646,14 @@ size_t rig_build_frame(const FrameSpec *s, uint8_t *f, size_t *hdrs)
 /* ---- Checks on guest memory -------------------------------------------- */
 
 /*
- * Check the slot of packet @k: prefix, virtio header, and (when split) the
- * headers; @hdr_len 0 means inline.  @classic is the virtio header the
- * classic path writes for the same packet (all fields little-endian; NULL:
- * all zero): the slot must hold the same, but for the split flag and, when
- * split, hdr_len.  Its hash fields count only with a 20-byte header.
+ * Check the slot of packet @k as rig_check_slot_hdr() does, but expecting
+ * @seq in the prefix and, for a split packet, @hdr_len_field in the
+ * header's hdr_len: what the device's test faults write.
  */
-void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
-                        size_t hdr_len, uint16_t num_buffers,
-                        const struct virtio_net_hdr_v1_hash *classic)
+static void check_slot(Rig *r, uint32_t k, uint16_t seq,
+                       const uint8_t *frame, size_t hdr_len,
+                       uint16_t hdr_len_field, uint16_t num_buffers,
+                       const struct virtio_net_hdr_v1_hash *classic)
 {
     static const struct virtio_net_hdr_v1_hash zero;
     const struct virtio_net_hdr_v1_hash *c = classic ? classic : &zero;
@@ -664,7 +663,7 @@ void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
 
     rig_read_slot(r, k, slot);
     h = (const void *)(slot + PREFIX);
-    g_assert_cmpint(lduw_le_p(slot), ==, k & 0xffff);
+    g_assert_cmpint(lduw_le_p(slot), ==, seq);
     g_assert_cmpint(lduw_le_p(slot + 2), ==, 0);
     g_assert_cmpint(le16_to_cpu(h->hdr.num_buffers), ==, num_buffers);
     g_assert_cmpint(h->hdr.gso_type, ==, c->hdr.gso_type);
@@ -677,7 +676,7 @@ void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
     if (hdr_len) {
         g_assert_cmphex(h->hdr.flags, ==,
                         c->hdr.flags | VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER);
-        g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==, hdr_len);
+        g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==, hdr_len_field);
         g_assert_cmpmem(slot + PREFIX + r->vhdr_len, hdr_len, frame, hdr_len);
     } else {
         g_assert_cmphex(h->hdr.flags, ==, c->hdr.flags);
@@ -697,10 +696,38 @@ void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
     }
 }
 
+/*
+ * Check the slot of packet @k: prefix, virtio header, and (when split) the
+ * headers; @hdr_len 0 means inline.  @classic is the virtio header the
+ * classic path writes for the same packet (all fields little-endian; NULL:
+ * all zero): the slot must hold the same, but for the split flag and, when
+ * split, hdr_len.  Its hash fields count only with a 20-byte header.
+ */
+void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
+                        size_t hdr_len, uint16_t num_buffers,
+                        const struct virtio_net_hdr_v1_hash *classic)
+{
+    check_slot(r, k, k & 0xffff, frame, hdr_len, hdr_len, num_buffers,
+               classic);
+}
+
 void rig_check_slot(Rig *r, uint32_t k, const uint8_t *frame,
                     size_t hdr_len, uint16_t num_buffers)
 {
     rig_check_slot_hdr(r, k, frame, hdr_len, num_buffers, NULL);
+}
+
+/*
+ * As rig_check_slot(), for a packet the device was told to get wrong
+ * (x-split-hdr-fault): the prefix carries @seq and, when split, the
+ * header's hdr_len is @hdr_len_field.  The slot must be right otherwise:
+ * the real @hdr_len bytes of headers, nothing written past them.
+ */
+void rig_check_slot_fault(Rig *r, uint32_t k, uint16_t seq,
+                          const uint8_t *frame, size_t hdr_len,
+                          uint16_t hdr_len_field, uint16_t num_buffers)
+{
+    check_slot(r, k, seq, frame, hdr_len, hdr_len_field, num_buffers, NULL);
 }
 
 /*

@@ -164,6 +164,10 @@ void rig_check_slot_hdr(Rig *r, uint32_t k, const uint8_t *frame,
                         size_t hdr_len, uint16_t num_buffers,
                         const struct virtio_net_hdr_v1_hash *classic);
 
+void rig_check_slot_fault(Rig *r, uint32_t k, uint16_t seq,
+                          const uint8_t *frame, size_t hdr_len,
+                          uint16_t hdr_len_field, uint16_t num_buffers);
+
 size_t rig_read_classic(Rig *r, const UsedElem *used, int n,
                         struct virtio_net_hdr_v1_hash *hdr,
                         uint8_t *frame, size_t max);
