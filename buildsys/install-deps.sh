@@ -5,6 +5,10 @@
 # Does nothing when everything is present.  Needs root (or sudo) only when
 # something is missing.
 #
+# dwarves (pahole), libssl-dev and ethtool are for the guest side
+# (guest/linux/): BTF of the out-of-tree virtio_net module, a static
+# tcp_mmap with SHA256, and an ethtool binary copied into the guest.
+#
 # QEMU 10.0.2 wants meson >= 1.5, which bookworm has only in
 # bookworm-backports; its source package also lives there.  We add that
 # suite (binary and source lines) with the same mirror the machine already
@@ -15,7 +19,7 @@ PKGS="build-essential gcc-multilib git pkg-config ninja-build python3 python3-ve
 python3-pycotap flex bison dpkg-dev ca-certificates xz-utils bzip2 cpio
 libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev zlib1g-dev
 libfdt-dev seabios ipxe-qemu busybox-static valgrind ccache
-clang-14 libclang-rt-14-dev"
+clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool"
 BPO_PKGS="meson"
 
 missing=""
@@ -32,8 +36,11 @@ if command -v meson >/dev/null 2>&1; then
 fi
 need_update=no
 [ "${NEED_DEB_SRC:-0}" = 1 ] && need_update=yes
-# The guest image builder downloads Debian's cloud kernel by name.
+# The guest image builder downloads Debian's cloud kernel by name, and
+# guest/linux/fetch-kernel.sh the 6.12 one with its source (bookworm-security
+# or bookworm-backports).
 apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || need_update=yes
+apt-cache show linux-source-6.12 >/dev/null 2>&1 || need_update=yes
 
 if [ -z "$missing" ] && [ $meson_ok = yes ] && [ $need_update = no ]; then
     exit 0
