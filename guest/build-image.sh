@@ -21,10 +21,18 @@
 #                      GUEST_MODULES ones.
 #   GUEST_KERNEL_PKG   exact linux-image-* package to use instead of the one
 #                      linux-image-cloud-amd64 currently points at (pinning).
+#   GUEST_KERNEL_DEB   a linux-image-*.deb file to use as it is (no apt);
+#                      'make guest' passes the 6.12 one that
+#                      guest/linux/fetch-kernel.sh chose.
+#   GUEST_HOST_BINARIES  whitespace-separated programs of this host (by
+#                      name or path) copied to /bin with the shared
+#                      libraries and loader ldd lists for them (Debian's
+#                      ethtool is dynamic; busybox has none).
 #   SOURCE_DATE_EPOCH  mtime stamped on every initramfs entry (default 0).
 #
 # Needs: apt-get update done once (apt-cache must know the kernel), the
-# busybox-static package, dpkg-deb, cpio, gzip, xz.
+# busybox-static package, dpkg-deb, cpio, gzip, xz; ldd for
+# GUEST_HOST_BINARIES.
 set -euo pipefail
 umask 022
 
@@ -32,6 +40,8 @@ umask 022
 # driver.  virtio, virtio_ring, net_failover, failover come in as deps.
 GUEST_MODULES=${GUEST_MODULES:-"virtio_pci virtio_net"}
 GUEST_EXTRA_FILES=${GUEST_EXTRA_FILES:-}
+GUEST_KERNEL_DEB=${GUEST_KERNEL_DEB:-}
+GUEST_HOST_BINARIES=${GUEST_HOST_BINARIES:-}
 KERNEL_META=linux-image-cloud-amd64
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 
@@ -59,7 +69,14 @@ fi
 
 # --- resolve the kernel package (cheap; done every time for the stamp) --
 KPKG=${GUEST_KERNEL_PKG:-}
-if [ -z "$KPKG" ]; then
+KVER_DEB=
+if [ -n "$GUEST_KERNEL_DEB" ]; then
+    [ -s "$GUEST_KERNEL_DEB" ] || die "GUEST_KERNEL_DEB: no file '$GUEST_KERNEL_DEB'"
+    GUEST_KERNEL_DEB=$(cd "$(dirname "$GUEST_KERNEL_DEB")" && pwd)/${GUEST_KERNEL_DEB##*/}
+    KPKG=$(dpkg-deb -f "$GUEST_KERNEL_DEB" Package)
+    KVER_DEB=$(dpkg-deb -f "$GUEST_KERNEL_DEB" Version)
+    case $KPKG in linux-image-*) ;; *) die "GUEST_KERNEL_DEB: '$GUEST_KERNEL_DEB' is $KPKG, not a linux-image package" ;; esac
+elif [ -z "$KPKG" ]; then
     # The metapackage depends on exactly one versioned image package.
     KPKG=$(apt-cache depends "$KERNEL_META" 2>/dev/null |
            sed -n 's/^ *Depends: *<\{0,1\}\(linux-image-[0-9][^ >]*-cloud-amd64\)>\{0,1\}$/\1/p' |
@@ -67,11 +84,36 @@ if [ -z "$KPKG" ]; then
     [ -n "$KPKG" ] ||
         die "apt-cache knows no $KERNEL_META; run 'apt-get update' first (buildsys/install-deps.sh does it)"
 fi
-KVER_DEB=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null |
-           sed -n 's/^Version: //p' | head -n1) || true
-[ -n "$KVER_DEB" ] ||
-    die "apt-cache knows no package $KPKG; run 'apt-get update' first"
+if [ -z "$KVER_DEB" ]; then
+    KVER_DEB=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null |
+               sed -n 's/^Version: //p' | head -n1) || true
+    [ -n "$KVER_DEB" ] ||
+        die "apt-cache knows no package $KPKG; run 'apt-get update' first"
+fi
 KREL=${KPKG#linux-image-}          # e.g. 6.1.0-56-cloud-amd64 (uname -r)
+KREL=${KREL%-unsigned}
+
+# --- host programs and the libraries they load -----------------------------
+# "guestpath hostfile" lines: the program into /bin, each library at the
+# path ldd names (the loader at its absolute path, e.g. /lib64/...).
+host_files() {
+    local b path lib
+    for b in $GUEST_HOST_BINARIES; do
+        path=$(command -v "$b") || die "GUEST_HOST_BINARIES: no program '$b' on this host"
+        path=$(readlink -f "$path")
+        echo "/bin/${b##*/} $path"
+        command -v ldd >/dev/null || die "GUEST_HOST_BINARIES needs ldd (libc-bin)"
+        ldd "$path" >/dev/null 2>&1 || continue       # static: nothing more
+        ldd "$path" | awk '
+            $2 == "=>" && $3 ~ /^\// { print $3 }
+            $1 ~ /^\// { print $1 }' |
+        while read -r lib; do
+            [ -e "$lib" ] || die "GUEST_HOST_BINARIES: $b needs $lib, which is missing"
+            echo "$lib $(readlink -f "$lib")"
+        done
+    done | sort -u
+}
+HOST_FILES=$(host_files)
 
 # --- stamp: a hash of everything the outputs depend on -------------------
 input_hash() {
@@ -86,6 +128,11 @@ input_hash() {
             src=${pair%%:*}
             [ -f "$src" ] || die "GUEST_EXTRA_FILES: '$src' is not a file"
             sha256sum "$src"
+        done
+        [ -z "$GUEST_KERNEL_DEB" ] || sha256sum "$GUEST_KERNEL_DEB"
+        echo "host $GUEST_HOST_BINARIES"
+        printf '%s\n' "$HOST_FILES" | while read -r dst src; do
+            [ -z "$src" ] || echo "$dst $(sha256sum "$src" | cut -d' ' -f1)"
         done
     } | sha256sum | cut -d' ' -f1
 }
@@ -104,6 +151,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 # --- kernel package: download once into OUTDIR/debs -----------------------
 mkdir -p "$OUTDIR/debs"
 DEB="$OUTDIR/debs/${KPKG}_${KVER_DEB//:/%3a}_amd64.deb"
+[ -n "$GUEST_KERNEL_DEB" ] && DEB=$GUEST_KERNEL_DEB
 if [ ! -s "$DEB" ]; then
     log "downloading $KPKG $KVER_DEB"
     aptopt=()
@@ -186,11 +234,19 @@ for m in "${ORDER[@]}"; do
 done > "$R/lib/modules/load.order"
 echo "$KREL" > "$R/etc/guest-kernel"
 chmod 1777 "$R/tmp"
+printf '%s\n' "$HOST_FILES" | while read -r dst src; do
+    [ -n "$src" ] || continue
+    mkdir -p "$R$(dirname "$dst")"
+    rm -f "$R$dst"          # never write through a busybox applet link
+    cp -L --preserve=mode "$src" "$R$dst"
+    log "host: $src -> $dst"
+done
 for pair in $GUEST_EXTRA_FILES; do
     src=${pair%%:*} dst=${pair#*:}
     case $dst in /*) ;; *) die "GUEST_EXTRA_FILES: dst '$dst' must be absolute" ;; esac
     case $dst in */) dst="$dst${src##*/}" ;; esac
     mkdir -p "$R$(dirname "$dst")"
+    rm -f "$R$dst"
     cp -L --preserve=mode "$src" "$R$dst"
     log "extra: $src -> $dst"
 done

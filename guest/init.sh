@@ -12,6 +12,16 @@
 #   guest.net=0        skip bringing up eth0 and DHCP (jobs without network)
 #   guest.hold=1|SECS  after the job, wait (1 means 30 s) before poweroff so
 #                      the host can query QEMU (QMP) and quit it itself
+#   guest.driver=stock|split  which virtio_net.ko to load: the kernel's own
+#                      (default) or /lib/modules/split/virtio_net.ko, the
+#                      patched one (guest/linux/build-driver.sh)
+#   guest.vnet_args=A=1,B=2   insmod parameters for virtio_net (whichever is
+#                      loaded), commas for spaces: busybox insmod does not
+#                      apply the kernel command line's virtio_net.X=
+#   guest.ip=ADDR/PREFIX, guest.ip6=ADDR/PREFIX   static addresses on eth0
+#                      instead of DHCP (either or both; IPv6 without DAD),
+#                      e.g. for two guests on a -netdev stream link
+#   guest.mtu=N        MTU of eth0
 
 export PATH=/bin
 mount -t proc proc /proc
@@ -35,8 +45,20 @@ done
 mark "init start kernel=$(uname -r)"
 
 # Load in the order build-image.sh computed (dependencies first).
+vnet_args=$(echo "${GUEST_VNET_ARGS:-}" | tr , ' ')
 while read -r m; do
-    insmod "/lib/modules/$m.ko" || mark "FAIL insmod $m"
+    ko=/lib/modules/$m.ko args=
+    if [ "$m" = virtio_net ]; then
+        case ${GUEST_DRIVER:-stock} in
+        stock) ;;
+        split) ko=/lib/modules/split/virtio_net.ko ;;
+        *) mark "FAIL guest.driver=$GUEST_DRIVER: not stock or split" ;;
+        esac
+        args=$vnet_args
+        mark "driver ${GUEST_DRIVER:-stock} $ko${args:+ $args}"
+    fi
+    # shellcheck disable=SC2086 # args: module parameters, split on purpose
+    insmod "$ko" $args || mark "FAIL insmod $ko"
 done < /lib/modules/load.order
 # Out-of-tree modules added with GUEST_EXTRA_FILES=x.ko:/lib/modules/extra/
 for f in /lib/modules/extra/*.ko; do
@@ -55,8 +77,24 @@ if [ "${GUEST_NET:-1}" != 0 ]; then
     if [ ! -e /sys/class/net/eth0 ]; then
         mark "FAIL no eth0"
     else
+        [ -n "${GUEST_MTU:-}" ] && { ip link set eth0 mtu "$GUEST_MTU" || mark "FAIL mtu $GUEST_MTU"; }
         ip link set eth0 up
-        if udhcpc -i eth0 -n -q -t 5 -s /etc/udhcpc.script >/tmp/udhcpc.log 2>&1; then
+        if [ -n "${GUEST_IP:-}${GUEST_IP6:-}" ]; then
+            ok=1
+            if [ -n "${GUEST_IP:-}" ]; then
+                ip addr add "$GUEST_IP" dev eth0 || { mark "FAIL ip addr $GUEST_IP"; ok=0; }
+            fi
+            if [ -n "${GUEST_IP6:-}" ]; then
+                # No DAD: the address is usable at once, even before the
+                # peer's end of a stream netdev has connected.
+                echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad
+                ip -6 addr add "$GUEST_IP6" dev eth0 || { mark "FAIL ip -6 addr $GUEST_IP6"; ok=0; }
+            fi
+            if [ $ok = 1 ]; then
+                mark "static ok addr=${GUEST_IP:--} addr6=${GUEST_IP6:--} mtu=$(cat /sys/class/net/eth0/mtu)"
+                GUEST_NET_OK=1
+            fi
+        elif udhcpc -i eth0 -n -q -t 5 -s /etc/udhcpc.script >/tmp/udhcpc.log 2>&1; then
             addr=$(ip -4 -o addr show dev eth0 | awk '{print $4; exit}')
             mark "dhcp ok addr=$addr"
             GUEST_NET_OK=1
