@@ -8,6 +8,11 @@
 #   make check      run every test; ends with "N passed, N failed"
 #   make demo       boot a Linux guest on the split-header device
 #   make bench      receive-path cost, split vs classic (callgrind)
+#   make guest      test guest image: Debian's 6.12 cloud kernel, the
+#                   patched virtio_net (guest/linux/patches), tcp_mmap, ethtool
+#   make e2e        tcp_mmap between two guests (guest/e2e-tcp-mmap.sh)
+#   make bench-e2e  tcp_mmap MB/s and CPU per MB: stock vs patched driver
+#   make checkpatch the guest driver series through the kernel's checkpatch
 #   make tools      our programs outside QEMU (top-level meson.build)
 #   make check-sanitize / check-fuzz   one part of make check alone
 #   make refresh-patches   export hook commits of build/qemu to patches/
@@ -17,6 +22,7 @@ BUILD ?= $(SRC)/build
 TREE := $(BUILD)/qemu
 QBUILD := $(TREE)/build
 GUEST := $(BUILD)/guest
+LINUX := $(BUILD)/linux
 NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
 
 # Let clones in other folders (CI's) share ccache's results.
@@ -28,7 +34,7 @@ PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	$(shell git -C $(SRC) ls-files --cached --others --exclude-standard \
 	    hw include tests docs contrib 2>/dev/null)
 
-.PHONY: all deps prepare build tools guest check demo bench \
+.PHONY: all deps prepare build tools guest check demo bench e2e bench-e2e checkpatch \
 	sanitize-build fuzz-build check-sanitize check-fuzz \
 	refresh-patches clean distclean
 
@@ -57,8 +63,21 @@ tools: prepare
 	        -Dqemu_tree=$(patsubst $(SRC)/%,%,$(TREE))
 	ninja -C $(BUILD)/tools
 
+# The kernel set is the newest complete Debian 6.12 cloud one apt knows;
+# every step has its own stamp, so a changed patch series rebuilds the
+# module and then the image, and nothing else.
 guest: deps
-	guest/build-image.sh $(GUEST)
+	guest/linux/fetch-kernel.sh $(LINUX)
+	guest/linux/build-driver.sh $(LINUX) $(LINUX)/driver
+	guest/linux/build-tcp-mmap.sh $(LINUX) $(LINUX)/tcp_mmap
+	GUEST_KERNEL_DEB=$(LINUX)/$$(cat $(LINUX)/image-deb) \
+	GUEST_HOST_BINARIES="ethtool $${GUEST_HOST_BINARIES:-}" \
+	GUEST_EXTRA_FILES="$(LINUX)/driver/virtio_net.ko:/lib/modules/split/virtio_net.ko $(LINUX)/tcp_mmap/tcp_mmap:/bin/tcp_mmap $${GUEST_EXTRA_FILES:-}" \
+	    guest/build-image.sh $(GUEST)
+
+checkpatch: deps
+	guest/linux/fetch-kernel.sh $(LINUX)
+	guest/linux/checkpatch.sh $(LINUX)
 
 # QEMU built by clang with ASan, UBSan and libFuzzer hooks, in
 # build/qemu/build-sanitize: sanitized qtests and qemu-fuzz-x86_64.
@@ -88,6 +107,12 @@ demo: build guest
 
 bench: build
 	bench/splithdr-bench.sh --build $(BUILD)
+
+e2e: build guest
+	guest/e2e-tcp-mmap.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)
+
+bench-e2e: build guest
+	bench/e2e-bench.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)
 
 refresh-patches:
 	buildsys/refresh-patches.sh $(TREE) $(SRC)/patches
