@@ -21,7 +21,14 @@
 #                       by the receiver (default on; it costs CPU, so
 #                       measure CPU per MB without it)
 #   --size N[K|M|G]     bytes to transfer (default 256M)
-#   --rx-props P        extra properties of the receiver's device (default
+#   --pace BYTES/S      the sender paces itself (tcp_mmap -P, TCP's
+#                       SO_MAX_PACING_RATE).  Use it below the receiver's
+#                       reading rate when that rate is the bottleneck, as
+#                       with --integrity under TCG: once the receiver's
+#                       window closes, the sender's zero-window probes cut
+#                       one MSS into two partial segments, which land in
+#                       two partial pages that no receiver can map
+##   --rx-props P        extra properties of the receiver's device (default
 #                       split-hdr=on), appended to virtio-net-pci,netdev=n0,
 #                       id=nic0,romfile=,mac=52:54:00:77:00:01
 #   --rx-device D       the receiver's whole -device (keep id=nic0 for the
@@ -57,11 +64,12 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 QEMU='' IMAGE='' FAMILY=4 MTU='' DRIVER=stock VNET_ARGS='' ZC=0 INTEG=1
 SIZE=256M RX_PROPS=split-hdr=on RX_DEVICE='' TX_PROPS=split-hdr=off NET=stream
+PACE=''
 SMP=1 TIMEOUT=300 MIN_MMAP='' RESULT='' LOGDIR='' RX_APPEND='' TX_APPEND=''
 VERBOSE=0 QEMU_ARGS=''
 
 die() { echo "e2e: error: $*" >&2; exit 2; }
-usage() { sed -n '11,45p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '11,58p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
     --qemu) QEMU=$2; shift 2 ;;
@@ -74,6 +82,7 @@ while [ $# -gt 0 ]; do
     --integrity|-i) INTEG=1; shift ;;
     --no-integrity) INTEG=0; shift ;;
     --size) SIZE=$2; shift 2 ;;
+    --pace) PACE=$2; shift 2 ;;
     --rx-props) RX_PROPS=$2; shift 2 ;;
     --rx-device) RX_DEVICE=$2; shift 2 ;;
     --tx-props) TX_PROPS=$2; shift 2 ;;
@@ -100,6 +109,7 @@ case $DRIVER in stock|split) ;; *) die "--driver must be stock or split" ;; esac
 case $NET in stream|tap) ;; *) die "--net must be stream or tap" ;; esac
 case $TIMEOUT in ''|*[!0-9]*) die "bad --timeout '$TIMEOUT'" ;; esac
 case $SMP in ''|*[!0-9]*) die "bad --smp '$SMP'" ;; esac
+case $PACE in *[!0-9]*) die "bad --pace '$PACE' (bytes per second)" ;; esac
 [ -n "$MTU" ] || MTU=$([ "$FAMILY" = 4 ] && echo 4148 || echo 4168)
 case $MTU in ''|*[!0-9]*) die "bad --mtu '$MTU'" ;; esac
 case $SIZE in
@@ -177,11 +187,12 @@ targs="-$FAMILY"
 [ $INTEG = 1 ] && targs="$targs,-i"
 rargs=$targs
 [ $ZC = 1 ] && rargs="$rargs,-z"
+[ -n "$PACE" ] && targs="$targs,-P,$PACE"
 common="guest.mtu=$MTU guest.tcp_mmap_size=$BYTES guest.e2e_timeout=$TIMEOUT"
 RX_CMD="guest.driver=$DRIVER ${VNET_ARGS:+guest.vnet_args=$VNET_ARGS }guest.ip=$RX_IP/24 guest.ip6=$RX_IP6/64 $common guest.tcp_mmap_args=$rargs $RX_APPEND"
 TX_CMD="guest.driver=stock guest.ip=$TX_IP/24 guest.ip6=$TX_IP6/64 $common guest.peer=$PEER guest.tcp_mmap_args=$targs $TX_APPEND"
 
-desc="IPv$FAMILY, MTU $MTU, $NET link, receiver driver $DRIVER${VNET_ARGS:+ ($VNET_ARGS)}, zerocopy $([ $ZC = 1 ] && echo on || echo off), SHA256 $([ $INTEG = 1 ] && echo on || echo off), $BYTES bytes"
+desc="IPv$FAMILY, MTU $MTU, $NET link, receiver driver $DRIVER${VNET_ARGS:+ ($VNET_ARGS)}, zerocopy $([ $ZC = 1 ] && echo on || echo off), SHA256 $([ $INTEG = 1 ] && echo on || echo off), $BYTES bytes${PACE:+, sender paced at $PACE B/s}"
 echo "e2e: tcp_mmap, $desc"
 echo "e2e: receiver -device $RX_DEVICE"
 echo "e2e: sender   -device $TX_DEVICE"
