@@ -333,11 +333,13 @@ run_e2e() {
         --rx-props split-hdr=off --check-counters --expect-data-split n/a
     # ethtool -G under traffic: each resize resets the queue, the driver
     # sets the ring again; the packets the device had placed in the queue
-    # are dropped uncounted (TCP resends them), hence a bounded check.
+    # are dropped, counted from the slots in reset_drops (TCP resends
+    # them): device delivered = driver took + reset_drops, exactly.
     e2e_case split-resize "${zc[@]}" --resize 128,256 --check-counters \
         --expect-data-split on
     # Test faults, about 5 per run: the driver drops the packet, counts it,
-    # resets the queue, sets the ring again; TCP resends.
+    # resets the queue (counting what the reset throws away), sets the
+    # ring again; TCP resends.
     e2e_case fault-seq "${zc[@]}" --size 64M --rx-props "$fault=seq" \
         --check-counters --expect-data-split on
     e2e_case fault-hdr-len "${zc[@]}" --size 64M --rx-props "$fault=hdr-len" \

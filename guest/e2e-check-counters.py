@@ -22,14 +22,15 @@
 #   fault-injected                | slot_errors
 # and slot_errors == split_resets, drops >= slot_errors.  (With a fault
 # interval below the ring size a fault can also land in a packet that a
-# reset drops unseen: then only fault-injected >= slot_errors.)  A queue reset
+# reset drops: then only fault-injected >= slot_errors.)  A queue reset
 # (the driver's recovery after a slot error, or an 'ethtool -G' resize)
-# drops the packets the device had already placed in the queue without
-# the driver seeing them; the driver cannot count those.  So on a queue
-# that was reset, split and inline can only be bounded: the device's
-# packets minus the driver's (split + inline + slot_errors) is what those
-# resets dropped, between 0 and resets * ring size.  It is printed as
-# "dropped at reset".
+# throws away the packets the device had already placed in the queue;
+# the driver counts them in reset_drops (on a queue with a ring from the
+# slots, once the device has stopped).  So on a queue with a ring that
+# was reset the device's split + inline must equal the guest's split +
+# inline + slot_errors + reset_drops.  On a queue without a ring the
+# driver counts before the reset what the device has delivered so far:
+# there the device may be higher, by at most what the rings held.
 #
 # --feature/--no-feature: virtio feature bits the receiver's driver must
 # (not) have negotiated ("GUEST: virtio features", from sysfs), e.g. 58
@@ -45,7 +46,7 @@ import sys
 INLINE = ("inline-not-ip", "inline-malformed", "inline-fragment",
           "inline-not-tcp-udp", "inline-masked", "inline-too-big")
 GUEST_KEYS = ("split_packets", "inline_packets", "slot_errors",
-              "split_resets", "drops")
+              "split_resets", "reset_drops", "drops")
 
 
 def sections(lines):
@@ -225,6 +226,7 @@ def main():
             il = rng(q, "inline_packets")
             se = rng(q, "slot_errors")
             rs = rng(q, "split_resets")
+            rd = rng(q, "reset_drops")
             dr = rng(q, "drops")
             resets = rs[1] + a.resizes
             line = (f"counters q{q}: ring {'on' if enabled else 'off'}; "
@@ -237,18 +239,26 @@ def main():
             if resets:
                 own = se if enabled else (0, 0)
                 dev_total = d_split + d_inline
-                lost_lo = dev_total - (sp[1] + il[1] + own[1])
-                lost_hi = dev_total - (sp[0] + il[0] + own[0])
-                line += (f"; dropped at {resets} queue reset(s): "
-                         f"{max(lost_lo, 0)}" +
-                         ("" if lost_lo == lost_hi else f"..{lost_hi}"))
-                if lost_hi < 0 or d_split < sp[0] or d_inline < il[0]:
+                acc_lo = sp[0] + il[0] + own[0] + rd[0]
+                acc_hi = sp[1] + il[1] + own[1] + rd[1]
+                seen_lo = sp[0] + il[0] + own[0]
+                line += (f"; {resets} queue reset(s), reset_drops {rd[2]}: "
+                         f"device {dev_total} | guest "
+                         f"{acc_lo}" + ("" if acc_lo == acc_hi
+                                        else f"..{acc_hi}"))
+                if d_split < sp[0] or d_inline < il[0] or dev_total < seen_lo:
                     fail(f"queue {q}: the guest counted more packets than "
                          f"the device delivered")
-                if lost_lo > resets * ring_max:
-                    fail(f"queue {q}: {lost_lo} packets unaccounted for, "
-                         f"more than {resets} reset(s) of a "
-                         f"{ring_max}-entry ring can drop")
+                if not enabled:
+                    if dev_total - acc_hi > resets * ring_max:
+                        fail(f"queue {q}: {dev_total - acc_hi} packet(s) "
+                             f"neither taken nor counted as dropped, more "
+                             f"than {resets} reset(s) of a {ring_max}-entry "
+                             f"ring can hold")
+                elif not acc_lo <= dev_total <= acc_hi:
+                    fail(f"queue {q}: device delivered {dev_total}, guest "
+                         f"took or counted as dropped {acc_lo}"
+                         + ("" if acc_lo == acc_hi else f"..{acc_hi}"))
             else:
                 if not sp[0] <= d_split <= sp[1]:
                     fail(f"queue {q}: device split {d_split} != guest "
