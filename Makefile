@@ -23,7 +23,8 @@ TREE := $(BUILD)/qemu
 QBUILD := $(TREE)/build
 GUEST := $(BUILD)/guest
 LINUX := $(BUILD)/linux
-NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
+NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
+	contrib/vhost-user-net-split/vhost-user-net-split
 
 # Let clones in other folders (CI's) share ccache's results.
 export CCACHE_BASEDIR := $(SRC)
