@@ -83,7 +83,9 @@ count_tap() {
 run_qos() {
     local log=$LOGS/qos.log
     echo "run-checks: qos-test, all paths (about 1.5 min)"
+    # split-hdr/vhost-user/* start our vhost-user backend as a process.
     (cd "$QB" && QTEST_QEMU_BINARY=$QEMU timeout 1200 \
+        SPLITHDR_VHOST_USER_NET_BINARY=$QB/contrib/vhost-user-net-split/vhost-user-net-split \
         ./tests/qtest/qos-test --tap -k) > "$log" 2>&1
     count_tap qos "$log"
 }

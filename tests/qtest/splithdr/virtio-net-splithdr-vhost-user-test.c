@@ -1,0 +1,285 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * QTest testcase for split transport header receive with the project's
+ * vhost-user backend, contrib/vhost-user-net-split, as an external process
+ * (docs/specs/virtio-net-split-hdr.rst, section "vhost-user").
+ *
+ * The backend is started the way vhost-user-blk-test.c starts
+ * qemu-storage-daemon: binary from SPLITHDR_VHOST_USER_NET_BINARY (the
+ * tests are skipped without it), a listening socket created here and
+ * passed as --fd, guest RAM in a shared memfd.  Its network side is one
+ * end of a socketpair; the test sends frames into the other with the
+ * same 4-byte length framing as the socket netdev of the other split-hdr
+ * tests, and checks guest memory with the same rig checks, which state
+ * what QEMU's in-process device writes for the same frames.
+ */
+
+#include "qemu/osdep.h"
+#include <sys/wait.h>
+#include "libqtest-single.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "hw/virtio/virtio-net-splithdr-wire.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio.h"
+#include "libqos/virtio-net.h"
+#include "virtio-net-splithdr-rig.h"
+
+#define BACKEND_ENV "SPLITHDR_VHOST_USER_NET_BINARY"
+
+typedef struct VhuArg {
+    TestArg t;                  /* sv[0]: the test's end of the network */
+    char *sock_path;
+    pid_t pid;
+} VhuArg;
+
+typedef struct VhuCase {
+    const char *name;
+    FrameSpec frame;
+    bool split;
+    size_t truncate;
+} VhuCase;
+
+/* The shapes the in-process tests check, split and inline alike. */
+static const VhuCase vhu_cases[] = {
+    { "tcp4-timestamps", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
+      .payload = 4096 }, true },
+    { "udp4", { .l3 = L3_IP4, .l4 = 17, .payload = 1000 }, true },
+    { "tcp6", { .l3 = L3_IP6, .l4 = 6, .payload = 1400 }, true },
+    { "udp6", { .l3 = L3_IP6, .l4 = 17, .payload = 512 }, true },
+    { "vlan", { .vlan_tags = 1, .l3 = L3_IP4, .l4 = 6, .payload = 700 },
+      true },
+    { "qinq", { .vlan_tags = 2, .l3 = L3_IP6, .l4 = 6, .payload = 700 },
+      true },
+    { "ip4-options", { .l3 = L3_IP4, .l4 = 6, .ip4_opt_len = 40,
+      .payload = 300 }, true },
+    { "ip6-ext-headers", { .l3 = L3_IP6, .l4 = 6, .ip6_ext = 1,
+      .payload = 300 }, true },
+    { "zero-payload", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12 }, true },
+    { "multi-buffer-64k", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
+      .payload = 65535 - 14 - 20 - 32 }, true },
+    { "arp", { .l3 = L3_ARP, .payload = 28 }, false },
+    { "icmp", { .l3 = L3_IP4, .l4 = 1, .payload = 56 }, false },
+    { "ip4-fragment", { .l3 = L3_IP4, .l4 = 17, .payload = 200,
+      .ip4_frag_field = 0x2000 }, false },
+    { "ip6-fragment", { .l3 = L3_IP6, .l4 = 17, .ip6_frag = 1,
+      .payload = 200 }, false },
+    { "too-big-ip6-ext", { .l3 = L3_IP6, .l4 = 6, .ip6_ext = 1,
+      .tcp_opt_len = 40, .payload = 200 }, false },
+    { "truncated-tcp", { .l3 = L3_IP4, .l4 = 6 }, false, 14 + 20 + 10 },
+    { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, 10 },
+};
+
+static void vhu_cleanup(void *opaque)
+{
+    VhuArg *a = opaque;
+    int status;
+
+    /* QEMU first, so that the backend sees its front-end go. */
+    qtest_kill_qemu(global_qtest);
+    qos_invalidate_command_line();
+    kill(a->pid, SIGTERM);
+    g_assert_cmpint(waitpid(a->pid, &status, 0), ==, a->pid);
+    g_assert(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    close(a->t.sv[0]);
+    unlink(a->sock_path);
+    g_free(a->sock_path);
+    g_free(a);
+}
+
+static void *vhu_setup(GString *cmd_line, void *arg)
+{
+    const char *bin = g_getenv(BACKEND_ENV);
+    VhuArg *a = g_new0(VhuArg, 1);
+    g_autofree char *cmd = NULL;
+    int lfd, tmp;
+
+    a->t.data = arg;
+    a->sock_path = g_strdup_printf("%s/qtest-splithdr-vhu-%d.XXXXXX",
+                                   g_get_tmp_dir(), getpid());
+    tmp = mkstemp(a->sock_path);
+    g_assert_cmpint(tmp, >=, 0);
+    close(tmp);
+    unlink(a->sock_path);
+    lfd = qtest_socket_server(a->sock_path);
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, a->t.sv), ==, 0);
+
+    cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd,
+                          a->t.sv[1]);
+    g_test_message("starting vhost-user backend: %s", cmd);
+    a->pid = fork();
+    g_assert_cmpint(a->pid, >=, 0);
+    if (a->pid == 0) {
+        /* So that tap-driver.pl's pipe sees our parent end. */
+        close(0);
+        close(1);
+        open("/dev/null", O_RDONLY);
+        open("/dev/null", O_WRONLY);
+        close(a->t.sv[0]);
+        execlp("/bin/sh", "sh", "-c", cmd, NULL);
+        _exit(1);
+    }
+    close(lfd);
+    close(a->t.sv[1]);
+
+    g_string_append_printf(cmd_line,
+        " -object memory-backend-memfd,id=mem,size=256M,share=on"
+        " -M memory-backend=mem -m 256M"
+        " -chardev socket,id=chrvu,path=%s"
+        " -netdev vhost-user,id=hs0,chardev=chrvu ", a->sock_path);
+    g_test_queue_destroy(vhu_cleanup, a);
+    return a;
+}
+
+static void vhu_init(Rig *r, void *obj, QGuestAllocator *alloc, void *data)
+{
+    VhuArg *a = data;
+
+    rig_init(r, obj, alloc, a->t.sv[0]);
+    /* The backend announced the protocol feature: bit 58 passed. */
+    g_assert(r->vdev->features &
+             (1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER));
+}
+
+static size_t vhu_frame(const VhuCase *c, uint8_t *frame, size_t *hdr_len)
+{
+    size_t hdrs, len = rig_build_frame(&c->frame, frame, &hdrs);
+
+    *hdr_len = c->split ? hdrs : 0;
+    return c->truncate ? c->truncate : len;
+}
+
+/* Buffers a packet takes on a queue with a ring. */
+static int vhu_bufs(size_t len, size_t hdr_len)
+{
+    return len > hdr_len ? DIV_ROUND_UP(len - hdr_len, BUF_SIZE) : 1;
+}
+
+/*
+ * Every shape, one after another on one ring: slot k, seq k, the split
+ * or inline layout, the payload from offset 0 of the buffers.
+ */
+static void test_vhu_packets(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    for (k = 0; k < ARRAY_SIZE(vhu_cases); k++) {
+        size_t hdr_len, len = vhu_frame(&vhu_cases[k], frame, &hdr_len);
+
+        g_test_message("packet %u: %s", k, vhu_cases[k].name);
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
+    }
+}
+
+/* Feature negotiated, no SET: the classic mergeable layout. */
+static void test_vhu_classic(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    len = vhu_frame(&vhu_cases[1], frame, &hdr_len);       /* udp4 */
+    rig_expect_classic(&r, frame, len);
+    len = vhu_frame(&vhu_cases[10], frame, &hdr_len);      /* arp */
+    rig_expect_classic(&r, frame, len);
+}
+
+/*
+ * QEMU still validates SET; the backend refuses a SET while the queue
+ * holds buffers (the empty-queue rule is its own while it runs the
+ * queue), and the guest gets VIRTIO_NET_ERR either way.
+ */
+static void test_vhu_ctrl(void *obj, void *data, QGuestAllocator *alloc)
+{
+    uint64_t ring = QEMU_ALIGN_UP(guest_alloc(alloc, 128 * RX_QSIZE + 64),
+                                  64);
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    g_assert_cmpint(rig_set_raw(&r, 0, 100, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(rig_set_raw(&r, 1, 128, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    rig_post(&r, 1, BUF_SIZE);
+    g_assert_cmpint(rig_set_raw(&r, 0, 128, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    /* The queue is classic still, and empty after this packet: SET now. */
+    len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    {
+        UsedElem used;
+
+        rig_send(&r, frame, len);
+        rig_wait_used(&r, 1, &used);
+        g_assert_cmpint(used.len, ==, VHDR_LEN + len);
+    }
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS - 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+}
+
+/*
+ * stop/cont stops and starts the backend: QEMU fetches k after
+ * GET_VRING_BASE and pushes ring and k before SET_VRING_KICK, so the next
+ * packet goes on in slot k with seq k.
+ */
+static void test_vhu_stop_cont(void *obj, void *data,
+                               QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    QDict *rsp;
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 64, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    for (k = 0; k < 6; k++) {
+        if (k == 3) {
+            rsp = qmp("{'execute': 'stop'}");
+            qobject_unref(rsp);
+            rsp = qmp("{'execute': 'cont'}");
+            qobject_unref(rsp);
+        }
+        frame[hdr_len] = k;
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    g_assert_cmpint(rig_stat(&r, "slot"), ==, 3);
+}
+
+static void register_vhu_tests(void)
+{
+    QOSGraphTestOptions opts = {
+        .before = vhu_setup,
+        .edge.extra_device_opts = "split-hdr=on,id=vnet0",
+    };
+
+    if (!g_getenv(BACKEND_ENV)) {
+        g_test_message(BACKEND_ENV " not set: skipping the split-hdr "
+                       "vhost-user tests");
+        return;
+    }
+    qos_add_test("split-hdr/vhost-user/packets", "virtio-net",
+                 test_vhu_packets, &opts);
+    qos_add_test("split-hdr/vhost-user/classic", "virtio-net",
+                 test_vhu_classic, &opts);
+    qos_add_test("split-hdr/vhost-user/ctrl", "virtio-net",
+                 test_vhu_ctrl, &opts);
+    qos_add_test("split-hdr/vhost-user/stop-cont", "virtio-net",
+                 test_vhu_stop_cont, &opts);
+}
+
+libqos_init(register_vhu_tests);
