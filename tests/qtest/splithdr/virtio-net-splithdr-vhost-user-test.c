@@ -260,6 +260,33 @@ static void test_vhu_stop_cont(void *obj, void *data,
     g_assert_cmpint(rig_stat(&r, "slot"), ==, 3);
 }
 
+/* Transmit: the backend drops the virtio header and sends one record. */
+static void test_vhu_tx(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtQueue *txq;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    g_autofree uint8_t *got = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[2], frame, &hdr_len);
+    uint64_t addr;
+    uint32_t head, be;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    txq = r.net->queues[1];
+    addr = guest_alloc(alloc, VHDR_LEN + len);
+    rig_fill(&r, addr, VHDR_LEN, 0);
+    qtest_memwrite(r.qts, addr + VHDR_LEN, frame, len);
+    head = qvirtqueue_add(r.qts, txq, addr, VHDR_LEN + len, false, false);
+    qvirtqueue_kick(r.qts, r.vdev, txq, head);
+    qvirtio_wait_used_elem(r.qts, r.vdev, txq, head, NULL, TIMEOUT_US);
+
+    g_assert_cmpint(recv(r.sock, &be, sizeof(be), MSG_WAITALL), ==,
+                    sizeof(be));
+    g_assert_cmpint(ntohl(be), ==, len);
+    g_assert_cmpint(recv(r.sock, got, len, MSG_WAITALL), ==, len);
+    g_assert_cmpmem(got, len, frame, len);
+}
+
 static void register_vhu_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -280,6 +307,8 @@ static void register_vhu_tests(void)
                  test_vhu_ctrl, &opts);
     qos_add_test("split-hdr/vhost-user/stop-cont", "virtio-net",
                  test_vhu_stop_cont, &opts);
+    qos_add_test("split-hdr/vhost-user/tx", "virtio-net", test_vhu_tx,
+                 &opts);
 }
 
 libqos_init(register_vhu_tests);
