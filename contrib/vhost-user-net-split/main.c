@@ -68,6 +68,7 @@ typedef struct VuNetSplit {
     bool rx_waiting;                    /* head record waits for buffers */
 
     uint8_t slot[VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX];
+    uint8_t txbuf[4 + VNS_MAX_FRAME];   /* one record to send */
     VuVirtqElement *elems[VNS_MAX_CHAIN];
     size_t lens[VNS_MAX_CHAIN];
 } VuNetSplit;
@@ -474,7 +475,7 @@ static void vns_tx_kick(VuDev *dev, int qidx)
     VuNetSplit *s = vns_of(dev);
     VuVirtq *vq = vu_get_queue(dev, qidx);
     size_t hlen = vns_vhdr_len(dev);
-    g_autofree uint8_t *buf = g_malloc(4 + VNS_MAX_FRAME);
+    uint8_t *buf = s->txbuf;
 
     for (;;) {
         VuVirtqElement *elem = vu_queue_pop(dev, vq, sizeof(*elem));
@@ -665,16 +666,18 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
 static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
 {
     VuNetSplit *s = vns_of(dev);
+    bool ack = vmsg->flags & VHOST_USER_NEED_REPLY_MASK;
 
+    /* SET_RING and SET_STATE answer only when asked (REPLY_ACK). */
     switch ((unsigned int)vmsg->request) {
     case VHOST_USER_NET_SPLIT_HDR_SET_RING:
-        *do_reply = vns_set_ring(s, vmsg);
+        *do_reply = vns_set_ring(s, vmsg) && ack;
         return 1;
     case VHOST_USER_NET_SPLIT_HDR_GET_STATE:
         *do_reply = vns_state(s, vmsg, false);
         return 1;
     case VHOST_USER_NET_SPLIT_HDR_SET_STATE:
-        *do_reply = vns_state(s, vmsg, true);
+        *do_reply = vns_state(s, vmsg, true) && ack;
         return 1;
     default:
         return 0;
