@@ -71,9 +71,14 @@ count_tap() {
         failures+=("$suite: ${line#not ok }")
     done < <(grep -E '^not ok ' "$log")
     echo "run-checks: $suite: $p passed, $f failed, $s skipped (log: $log)"
-    # A crashed runner leaves fewer results than its plan promised.
+    # A crashed runner leaves fewer results than its plan promised, and
+    # one that never ran leaves no plan at all.
     local plan
     plan=$(grep -m1 -E '^1\.\.[0-9]+' "$log" | cut -d. -f3)
+    if [ -z "$plan" ] && [ $((p + f + s)) -eq 0 ]; then
+        failed=$((failed + 1))
+        failures+=("$suite: no results (see $log)")
+    fi
     if [ -n "$plan" ] && [ $((p + f + s)) -lt "$plan" ]; then
         failed=$((failed + 1))
         failures+=("$suite: runner stopped after $((p + f + s)) of $plan")
@@ -84,9 +89,9 @@ run_qos() {
     local log=$LOGS/qos.log
     echo "run-checks: qos-test, all paths (about 1.5 min)"
     # split-hdr/vhost-user/* start our vhost-user backend as a process.
-    (cd "$QB" && QTEST_QEMU_BINARY=$QEMU timeout 1200 \
+    (cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
         SPLITHDR_VHOST_USER_NET_BINARY=$QB/contrib/vhost-user-net-split/vhost-user-net-split \
-        ./tests/qtest/qos-test --tap -k) > "$log" 2>&1
+        timeout 1200 ./tests/qtest/qos-test --tap -k) > "$log" 2>&1
     count_tap qos "$log"
 }
 
