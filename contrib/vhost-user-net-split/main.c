@@ -698,6 +698,7 @@ static const VuDevIface vns_iface = {
 static void vns_panic(VuDev *dev, const char *msg)
 {
     VuNetSplit *s = vns_of(dev);
+    int i;
 
     /*
      * The connection is gone (or spoke nonsense): this version serves
@@ -711,6 +712,13 @@ static void vns_panic(VuDev *dev, const char *msg)
     }
     fprintf(stderr, "vhost-user-net-split: device broken: %s\n",
             msg ? msg : "");
+    for (i = 0; i < 2 * VNS_QUEUE_PAIRS; i++) {
+        VuVirtq *vq = vu_get_queue(dev, i);
+
+        if (vq->err_fd >= 0) {
+            eventfd_write(vq->err_fd, 1);
+        }
+    }
 }
 
 /* --- main ---------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include "qemu/module.h"
 #include "qobject/qdict.h"
 #include "standard-headers/linux/virtio_net.h"
+#include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio.h"
@@ -287,6 +288,28 @@ static void test_vhu_tx(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpmem(got, len, frame, len);
 }
 
+/*
+ * A receive buffer outside guest RAM: the backend finds it in no region
+ * of the memory table, delivers nothing and breaks the device, and lives
+ * on (the cleanup checks that SIGTERM still ends it with status 0).
+ */
+static void test_vhu_bad_buffer(void *obj, void *data,
+                                QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_write_desc(&r, 0, 1ull << 46, BUF_SIZE, VRING_DESC_F_WRITE, 0);
+    rig_avail(&r, 0);
+    rig_kick(&r, r.rxq);
+    rig_send(&r, frame, len);
+    rig_assert_no_used(&r);
+    rig_assert_filled(&r, r.ring, 128, 0xdd);
+}
+
 static void register_vhu_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -309,6 +332,8 @@ static void register_vhu_tests(void)
                  test_vhu_stop_cont, &opts);
     qos_add_test("split-hdr/vhost-user/tx", "virtio-net", test_vhu_tx,
                  &opts);
+    qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
+                 test_vhu_bad_buffer, &opts);
 }
 
 libqos_init(register_vhu_tests);
