@@ -372,6 +372,16 @@ err:
     return true;
 }
 
+/*
+ * QEMU sends a vring's SET_VRING_CALL after its SET_VRING_KICK: in
+ * between, a used entry could not be signalled (libvhost-user would call
+ * the device broken).  The queue waits for its call fd.
+ */
+static bool vns_vq_can_notify(VuVirtq *vq)
+{
+    return vq->call_fd >= 0;
+}
+
 /* Deliver one frame on receive queue 0; false: wait for buffers. */
 static bool vns_rx_frame(VuNetSplit *s, const uint8_t *frame, size_t len)
 {
@@ -381,6 +391,9 @@ static bool vns_rx_frame(VuNetSplit *s, const uint8_t *frame, size_t len)
     if (dev->broken || s->broken[0] || !vu_queue_started(dev, vq) ||
         !vu_queue_enabled(dev, vq)) {
         return true;                    /* dropped, as a stopped NIC does */
+    }
+    if (!vns_vq_can_notify(vq)) {
+        return false;                   /* resumes on SET_VRING_CALL */
     }
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
@@ -477,6 +490,9 @@ static void vns_tx_kick(VuDev *dev, int qidx)
     size_t hlen = vns_vhdr_len(dev);
     uint8_t *buf = s->txbuf;
 
+    if (!vns_vq_can_notify(vq)) {
+        return;                         /* resumes on SET_VRING_CALL */
+    }
     for (;;) {
         VuVirtqElement *elem = vu_queue_pop(dev, vq, sizeof(*elem));
         size_t size, len;
@@ -663,10 +679,29 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
     return true;
 }
 
+/* After a SET_VRING_CALL: serve what waited for it. */
+static gboolean vns_resume(gpointer opaque)
+{
+    VuNetSplit *s = opaque;
+    VuDev *dev = &s->dev.parent;
+
+    if (vu_queue_started(dev, vu_get_queue(dev, VNS_TX_QUEUE))) {
+        vns_tx_kick(dev, VNS_TX_QUEUE);
+    }
+    vns_rx_kick(dev, VNS_RX_QUEUE);
+    return G_SOURCE_REMOVE;
+}
+
 static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
 {
     VuNetSplit *s = vns_of(dev);
     bool ack = vmsg->flags & VHOST_USER_NEED_REPLY_MASK;
+
+    /* libvhost-user takes the message; act once it has. */
+    if (vmsg->request == VHOST_USER_SET_VRING_CALL) {
+        g_idle_add(vns_resume, s);
+        return 0;
+    }
 
     /* SET_RING and SET_STATE answer only when asked (REPLY_ACK). */
     switch ((unsigned int)vmsg->request) {
