@@ -289,6 +289,34 @@ static void test_vhu_tx(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
+ * Device reset clears the rings: QEMU forgets them and the next start
+ * tells the backend (SET_RING with ring_addr 0), so a driver that does
+ * not SET again gets the classic layout; one that does starts at k 0.
+ */
+static void test_vhu_reset(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 2, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+    rig_expect_packet(&r, 1, frame, len, hdr_len);
+
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_expect_classic(&r, frame, len);
+
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+}
+
+/*
  * A receive buffer outside guest RAM: the backend finds it in no region
  * of the memory table, delivers nothing and breaks the device, and lives
  * on (the cleanup checks that SIGTERM still ends it with status 0).
@@ -332,6 +360,8 @@ static void register_vhu_tests(void)
                  test_vhu_stop_cont, &opts);
     qos_add_test("split-hdr/vhost-user/tx", "virtio-net", test_vhu_tx,
                  &opts);
+    qos_add_test("split-hdr/vhost-user/device-reset", "virtio-net",
+                 test_vhu_reset, &opts);
     qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
                  test_vhu_bad_buffer, &opts);
 }
