@@ -26,15 +26,22 @@
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio.h"
+#include "libqos/virtio-pci.h"
 #include "libqos/virtio-net.h"
 #include "virtio-net-splithdr-rig.h"
 
 #define BACKEND_ENV "SPLITHDR_VHOST_USER_NET_BINARY"
 
-typedef struct VhuArg {
-    TestArg t;                  /* sv[0]: the test's end of the network */
+/* One backend process and the test's end of its network side. */
+typedef struct VhuBackend {
     char *sock_path;
     pid_t pid;
+    int net;
+} VhuBackend;
+
+typedef struct VhuArg {
+    TestArg t;                  /* sv[0]: the test's end of the network */
+    VhuBackend b;
 } VhuArg;
 
 typedef struct VhuCase {
@@ -74,64 +81,83 @@ static const VhuCase vhu_cases[] = {
     { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, 10 },
 };
 
-static void vhu_cleanup(void *opaque)
-{
-    VhuArg *a = opaque;
-    int status;
-
-    /* QEMU first, so that the backend sees its front-end go. */
-    qtest_kill_qemu(global_qtest);
-    qos_invalidate_command_line();
-    kill(a->pid, SIGTERM);
-    g_assert_cmpint(waitpid(a->pid, &status, 0), ==, a->pid);
-    g_assert(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-    close(a->t.sv[0]);
-    unlink(a->sock_path);
-    g_free(a->sock_path);
-    g_free(a);
-}
-
-static void *vhu_setup(GString *cmd_line, void *arg)
+/*
+ * Start a backend on a fresh listening socket and socketpair; returns the
+ * QEMU options that connect a device's netdev hs0 to it.
+ */
+static char *vhu_backend_start(VhuBackend *b)
 {
     const char *bin = g_getenv(BACKEND_ENV);
-    VhuArg *a = g_new0(VhuArg, 1);
     g_autofree char *cmd = NULL;
-    int lfd, tmp;
+    int lfd, tmp, sv[2];
 
-    a->t.data = arg;
-    a->sock_path = g_strdup_printf("%s/qtest-splithdr-vhu-%d.XXXXXX",
+    b->sock_path = g_strdup_printf("%s/qtest-splithdr-vhu-%d.XXXXXX",
                                    g_get_tmp_dir(), getpid());
-    tmp = mkstemp(a->sock_path);
+    tmp = mkstemp(b->sock_path);
     g_assert_cmpint(tmp, >=, 0);
     close(tmp);
-    unlink(a->sock_path);
-    lfd = qtest_socket_server(a->sock_path);
-    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, a->t.sv), ==, 0);
+    unlink(b->sock_path);
+    lfd = qtest_socket_server(b->sock_path);
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 
-    cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd,
-                          a->t.sv[1]);
+    cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd, sv[1]);
     g_test_message("starting vhost-user backend: %s", cmd);
-    a->pid = fork();
-    g_assert_cmpint(a->pid, >=, 0);
-    if (a->pid == 0) {
+    b->pid = fork();
+    g_assert_cmpint(b->pid, >=, 0);
+    if (b->pid == 0) {
         /* So that tap-driver.pl's pipe sees our parent end. */
         close(0);
         close(1);
         open("/dev/null", O_RDONLY);
         open("/dev/null", O_WRONLY);
-        close(a->t.sv[0]);
+        close(sv[0]);
         execlp("/bin/sh", "sh", "-c", cmd, NULL);
         _exit(1);
     }
     close(lfd);
-    close(a->t.sv[1]);
+    close(sv[1]);
+    b->net = sv[0];
 
-    g_string_append_printf(cmd_line,
+    return g_strdup_printf(
         " -object memory-backend-memfd,id=mem,size=256M,share=on"
         " -M memory-backend=mem -m 256M"
         " -chardev socket,id=chrvu,path=%s"
-        " -netdev vhost-user,id=hs0,chardev=chrvu ", a->sock_path);
+        " -netdev vhost-user,id=hs0,chardev=chrvu ", b->sock_path);
+}
+
+/* SIGTERM ends the backend, cleanly; its QEMU must be gone already. */
+static void vhu_backend_stop(VhuBackend *b)
+{
+    int status;
+
+    kill(b->pid, SIGTERM);
+    g_assert_cmpint(waitpid(b->pid, &status, 0), ==, b->pid);
+    g_assert(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    close(b->net);
+    unlink(b->sock_path);
+    g_free(b->sock_path);
+}
+
+static void vhu_cleanup(void *opaque)
+{
+    VhuArg *a = opaque;
+
+    /* QEMU first, so that the backend sees its front-end go. */
+    qtest_kill_qemu(global_qtest);
+    qos_invalidate_command_line();
+    vhu_backend_stop(&a->b);
+    g_free(a);
+}
+
+static void *vhu_setup(GString *cmd_line, void *arg)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+    g_autofree char *opts = vhu_backend_start(&a->b);
+
+    a->t.data = arg;
+    a->t.sv[0] = a->b.net;
+    g_string_append(cmd_line, opts);
     g_test_queue_destroy(vhu_cleanup, a);
     return a;
 }
@@ -338,6 +364,95 @@ static void test_vhu_bad_buffer(void *obj, void *data,
     rig_assert_filled(&r, r.ring, 128, 0xdd);
 }
 
+static void wait_migration(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+        const char *st = qdict_get_try_str(qdict_get_qdict(rsp, "return"),
+                                           "status");
+        bool done = st && (!strcmp(st, "completed") ||
+                           !strcmp(st, "failed"));
+
+        if (done) {
+            g_assert_cmpstr(st, ==, "completed");
+        }
+        qobject_unref(rsp);
+        if (done) {
+            return;
+        }
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        g_usleep(10000);
+    }
+}
+
+/*
+ * Migration to a fresh QEMU with a fresh backend: the source fetches k
+ * when it stops, the vmstate subsection carries ring and k, and the
+ * destination pushes both into its backend before the vrings start, so
+ * the first packet there lands in slot k with seq k.
+ */
+static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *pdev = container_of(((QVirtioNet *)obj)->vdev,
+                                          QVirtioPCIDevice, vdev);
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[2], frame, &hdr_len);
+    g_autofree char *path = g_strdup_printf("%s/splithdr-vhu-mig-XXXXXX",
+                                            g_get_tmp_dir());
+    g_autofree char *uri = NULL, *opts = NULL, *dest = NULL;
+    QTestState *src, *to;
+    VhuBackend b2;
+    QDict *rsp;
+    uint32_t k;
+    int fd;
+    Rig r;
+
+    fd = g_mkstemp(path);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+
+    vhu_init(&r, obj, alloc, data);
+    src = r.qts;
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 8, BUF_SIZE);
+    for (k = 0; k < 5; k++) {
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    rsp = qtest_qmp(src, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src);
+
+    opts = vhu_backend_start(&b2);
+    dest = g_strdup_printf("%s %s -incoming defer",
+                           qos_get_current_command_line(), opts);
+    to = qtest_init(dest);
+    rsp = qtest_qmp(to, "{'execute': 'migrate-incoming', "
+                    "'arguments': {'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(to);
+    qtest_qmp_eventwait(to, "RESUME");
+
+    /* Drive the destination: same guest memory, same queue state. */
+    r.qts = to;
+    r.sock = b2.net;
+    pdev->pdev->bus->qts = to;
+    g_assert_cmpint(rig_stat(&r, "slot"), ==, 5);
+    frame[hdr_len] ^= 0xff;
+    rig_expect_packet(&r, 5, frame, len, hdr_len);
+    rig_expect_packet(&r, 6, frame, len, hdr_len);
+
+    pdev->pdev->bus->qts = src;
+    qtest_quit(to);
+    vhu_backend_stop(&b2);
+    unlink(path);
+}
+
 static void register_vhu_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -362,6 +477,8 @@ static void register_vhu_tests(void)
                  &opts);
     qos_add_test("split-hdr/vhost-user/device-reset", "virtio-net",
                  test_vhu_reset, &opts);
+    qos_add_test("split-hdr/vhost-user/migrate", "virtio-net",
+                 test_vhu_migrate, &opts);
     qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
                  test_vhu_bad_buffer, &opts);
 }
