@@ -81,22 +81,14 @@ static const VhuCase vhu_cases[] = {
     { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, 10 },
 };
 
-/*
- * Start a backend on a fresh listening socket and socketpair; returns the
- * QEMU options that connect a device's netdev hs0 to it.
- */
-static char *vhu_backend_start(VhuBackend *b)
+/* Start a backend listening on @path, with a fresh socketpair. */
+static void vhu_backend_start_at(VhuBackend *b, const char *path)
 {
     const char *bin = g_getenv(BACKEND_ENV);
     g_autofree char *cmd = NULL;
-    int lfd, tmp, sv[2];
+    int lfd, sv[2];
 
-    b->sock_path = g_strdup_printf("%s/qtest-splithdr-vhu-%d.XXXXXX",
-                                   g_get_tmp_dir(), getpid());
-    tmp = mkstemp(b->sock_path);
-    g_assert_cmpint(tmp, >=, 0);
-    close(tmp);
-    unlink(b->sock_path);
+    b->sock_path = g_strdup(path);
     lfd = qtest_socket_server(b->sock_path);
     g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 
@@ -117,12 +109,29 @@ static char *vhu_backend_start(VhuBackend *b)
     close(lfd);
     close(sv[1]);
     b->net = sv[0];
+}
 
+/*
+ * Start a backend on a fresh listening socket; returns the QEMU options
+ * that connect a device's netdev hs0 to it (@chr_opts: more options of
+ * its -chardev).
+ */
+static char *vhu_backend_start(VhuBackend *b, const char *chr_opts)
+{
+    g_autofree char *path = g_strdup_printf("%s/qtest-splithdr-vhu-%d."
+                                            "XXXXXX", g_get_tmp_dir(),
+                                            getpid());
+    int tmp = mkstemp(path);
+
+    g_assert_cmpint(tmp, >=, 0);
+    close(tmp);
+    unlink(path);
+    vhu_backend_start_at(b, path);
     return g_strdup_printf(
         " -object memory-backend-memfd,id=mem,size=256M,share=on"
         " -M memory-backend=mem -m 256M"
-        " -chardev socket,id=chrvu,path=%s"
-        " -netdev vhost-user,id=hs0,chardev=chrvu ", b->sock_path);
+        " -chardev socket,id=chrvu,path=%s%s"
+        " -netdev vhost-user,id=hs0,chardev=chrvu ", b->sock_path, chr_opts);
 }
 
 /* SIGTERM ends the backend, cleanly; its QEMU must be gone already. */
@@ -150,16 +159,28 @@ static void vhu_cleanup(void *opaque)
     g_free(a);
 }
 
-static void *vhu_setup(GString *cmd_line, void *arg)
+static void *vhu_setup_with(GString *cmd_line, void *arg,
+                            const char *chr_opts)
 {
     VhuArg *a = g_new0(VhuArg, 1);
-    g_autofree char *opts = vhu_backend_start(&a->b);
+    g_autofree char *opts = vhu_backend_start(&a->b, chr_opts);
 
     a->t.data = arg;
     a->t.sv[0] = a->b.net;
     g_string_append(cmd_line, opts);
     g_test_queue_destroy(vhu_cleanup, a);
     return a;
+}
+
+static void *vhu_setup(GString *cmd_line, void *arg)
+{
+    return vhu_setup_with(cmd_line, arg, "");
+}
+
+/* QEMU reconnects to the socket path when its backend went away. */
+static void *vhu_setup_reconnect(GString *cmd_line, void *arg)
+{
+    return vhu_setup_with(cmd_line, arg, ",reconnect-ms=100");
 }
 
 static void vhu_init(Rig *r, void *obj, QGuestAllocator *alloc, void *data)
@@ -427,7 +448,7 @@ static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
     qobject_unref(rsp);
     wait_migration(src);
 
-    opts = vhu_backend_start(&b2);
+    opts = vhu_backend_start(&b2, "");
     dest = g_strdup_printf("%s %s -incoming defer",
                            qos_get_current_command_line(), opts);
     to = qtest_init(dest);
@@ -451,6 +472,44 @@ static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
     qtest_quit(to);
     vhu_backend_stop(&b2);
     unlink(path);
+}
+
+/*
+ * A backend replaced while the guest is stopped: QEMU fetched k when it
+ * stopped the old one, reconnects to the new one on the same socket path
+ * and, at cont, pushes ring and k into it: slot k, seq k go on.
+ */
+static void test_vhu_reconnect(void *obj, void *data,
+                               QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    g_autofree char *path = g_strdup(a->b.sock_path);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[3], frame, &hdr_len);
+    QDict *rsp;
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 8, BUF_SIZE);
+    for (k = 0; k < 3; k++) {
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    rsp = qmp("{'execute': 'stop'}");
+    qobject_unref(rsp);
+
+    vhu_backend_stop(&a->b);
+    vhu_backend_start_at(&a->b, path);
+    r.sock = a->b.net;
+    /* The new backend hears from QEMU once it reconnected. */
+    qtest_qmp_eventwait(r.qts, "NETDEV_VHOST_USER_CONNECTED");
+
+    rsp = qmp("{'execute': 'cont'}");
+    qobject_unref(rsp);
+    frame[hdr_len] ^= 0xff;
+    rig_expect_packet(&r, 3, frame, len, hdr_len);
+    rig_expect_packet(&r, 4, frame, len, hdr_len);
 }
 
 static void register_vhu_tests(void)
@@ -479,6 +538,10 @@ static void register_vhu_tests(void)
                  test_vhu_reset, &opts);
     qos_add_test("split-hdr/vhost-user/migrate", "virtio-net",
                  test_vhu_migrate, &opts);
+    opts.before = vhu_setup_reconnect;
+    qos_add_test("split-hdr/vhost-user/reconnect", "virtio-net",
+                 test_vhu_reconnect, &opts);
+    opts.before = vhu_setup;
     qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
                  test_vhu_bad_buffer, &opts);
 }
