@@ -388,12 +388,18 @@ static bool vns_rx_frame(VuNetSplit *s, const uint8_t *frame, size_t len)
     VuDev *dev = &s->dev.parent;
     VuVirtq *vq = vu_get_queue(dev, VNS_RX_QUEUE);
 
-    if (dev->broken || s->broken[0] || !vu_queue_started(dev, vq) ||
-        !vu_queue_enabled(dev, vq)) {
-        return true;                    /* dropped, as a stopped NIC does */
+    if (dev->broken || s->broken[0]) {
+        return true;                    /* dropped: nobody will take it */
     }
-    if (!vns_vq_can_notify(vq)) {
-        return false;                   /* resumes on SET_VRING_CALL */
+    /*
+     * A stopped queue holds the frame, as QEMU's net layer holds it for a
+     * stopped device, and reading stops behind it; the queue's start,
+     * enable or call fd resumes.  (After stop/cont the frame can come
+     * before the messages that restart the vring.)
+     */
+    if (!vu_queue_started(dev, vq) || !vu_queue_enabled(dev, vq) ||
+        !vns_vq_can_notify(vq)) {
+        return false;
     }
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
@@ -679,7 +685,7 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
     return true;
 }
 
-/* After a SET_VRING_CALL: serve what waited for it. */
+/* After a SET_VRING_CALL or _ENABLE: serve what waited for it. */
 static gboolean vns_resume(gpointer opaque)
 {
     VuNetSplit *s = opaque;
@@ -698,7 +704,8 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
     bool ack = vmsg->flags & VHOST_USER_NEED_REPLY_MASK;
 
     /* libvhost-user takes the message; act once it has. */
-    if (vmsg->request == VHOST_USER_SET_VRING_CALL) {
+    if (vmsg->request == VHOST_USER_SET_VRING_CALL ||
+        vmsg->request == VHOST_USER_SET_VRING_ENABLE) {
         g_idle_add(vns_resume, s);
         return 0;
     }
