@@ -57,12 +57,16 @@ typedef struct VuNetSplit {
     VugDev dev;
     GMainLoop *loop;
     bool verbose;
+    bool connected;                     /* dev is initialized */
+    bool disconnecting;                 /* vns_disconnect() is due */
+    int listen_fd;                      /* -1: serve one front-end only */
+    guint accept_src;
 
     VnsRing rings[VNS_QUEUE_PAIRS];
     bool broken[VNS_QUEUE_PAIRS];       /* queue stopped on a bad address */
 
     int net_fd;
-    GSource *net_src;
+    guint net_src;
     uint8_t *rxbuf;                     /* records read, not yet delivered */
     size_t rx_len;
     bool rx_waiting;                    /* head record waits for buffers */
@@ -386,8 +390,12 @@ static bool vns_vq_can_notify(VuVirtq *vq)
 static bool vns_rx_frame(VuNetSplit *s, const uint8_t *frame, size_t len)
 {
     VuDev *dev = &s->dev.parent;
-    VuVirtq *vq = vu_get_queue(dev, VNS_RX_QUEUE);
+    VuVirtq *vq;
 
+    if (!s->connected) {
+        return false;                   /* held for the next front-end */
+    }
+    vq = vu_get_queue(dev, VNS_RX_QUEUE);
     if (dev->broken || s->broken[0]) {
         return true;                    /* dropped: nobody will take it */
     }
@@ -446,7 +454,7 @@ static void vns_rx_drain(VuNetSplit *s)
                      !s->rx_waiting);
 }
 
-static void vns_net_readable(VuDev *dev, int condition, void *opaque)
+static gboolean vns_net_readable(gint fd, GIOCondition cond, gpointer opaque)
 {
     VuNetSplit *s = opaque;
     ssize_t r;
@@ -454,25 +462,26 @@ static void vns_net_readable(VuDev *dev, int condition, void *opaque)
     r = read(s->net_fd, s->rxbuf + s->rx_len, VNS_RXBUF_SIZE - s->rx_len);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
         vns_log(s, "network side closed");
-        vns_net_watch(s, false);
+        s->net_src = 0;
         close(s->net_fd);
         s->net_fd = -1;
-        return;
+        return G_SOURCE_REMOVE;
     }
     if (r > 0) {
         s->rx_len += r;
     }
     vns_rx_drain(s);
+    return G_SOURCE_CONTINUE;
 }
 
 static void vns_net_watch(VuNetSplit *s, bool on)
 {
     if (on && !s->net_src) {
-        s->net_src = vug_source_new(&s->dev, s->net_fd, G_IO_IN | G_IO_HUP,
-                                    vns_net_readable, s);
+        s->net_src = g_unix_fd_add(s->net_fd, G_IO_IN | G_IO_HUP,
+                                   vns_net_readable, s);
     } else if (!on && s->net_src) {
-        vug_source_destroy(s->net_src);
-        s->net_src = NULL;
+        g_source_remove(s->net_src);
+        s->net_src = 0;
     }
 }
 
@@ -685,12 +694,17 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
     return true;
 }
 
+static void vns_lost_frontend(VuNetSplit *s);
+
 /* After a SET_VRING_CALL or _ENABLE: serve what waited for it. */
 static gboolean vns_resume(gpointer opaque)
 {
     VuNetSplit *s = opaque;
     VuDev *dev = &s->dev.parent;
 
+    if (!s->connected) {
+        return G_SOURCE_REMOVE;
+    }
     if (vu_queue_started(dev, vu_get_queue(dev, VNS_TX_QUEUE))) {
         vns_tx_kick(dev, VNS_TX_QUEUE);
     }
@@ -703,6 +717,16 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
     VuNetSplit *s = vns_of(dev);
     bool ack = vmsg->flags & VHOST_USER_NEED_REPLY_MASK;
 
+    /*
+     * libvhost-user reads the end of the connection as a message of
+     * request 0 (VHOST_USER_NONE) and exits the process on it; serve the
+     * next front-end instead, or leave through main()'s cleanup.
+     */
+    if (vmsg->request == VHOST_USER_NONE) {
+        vns_lost_frontend(s);
+        *do_reply = 0;
+        return 1;
+    }
     /* libvhost-user takes the message; act once it has. */
     if (vmsg->request == VHOST_USER_SET_VRING_CALL ||
         vmsg->request == VHOST_USER_SET_VRING_ENABLE) {
@@ -737,19 +761,50 @@ static const VuDevIface vns_iface = {
 /* libvhost-user-glib's report of a failed vhost-user message read. */
 #define VNS_DISPATCH_FAILED "Error processing vhost message"
 
+static gboolean vns_accept_ready(gint fd, GIOCondition cond,
+                                 gpointer opaque);
+
+/* The front-end went away: forget it, then wait for the next one. */
+static gboolean vns_disconnect(gpointer opaque)
+{
+    VuNetSplit *s = opaque;
+
+    vns_log(s, "vhost-user connection closed");
+    vu_deinit(&s->dev.parent);
+    vug_deinit(&s->dev);
+    s->connected = false;
+    s->disconnecting = false;
+    if (s->listen_fd < 0) {
+        g_main_loop_quit(s->loop);
+    } else {
+        s->accept_src = g_unix_fd_add(s->listen_fd, G_IO_IN,
+                                      vns_accept_ready, s);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Tear the connection down once the library's callback has returned. */
+static void vns_lost_frontend(VuNetSplit *s)
+{
+    if (!s->disconnecting) {
+        s->disconnecting = true;
+        /* Before the dead socket's next wake-up: it stays readable. */
+        g_idle_add_full(G_PRIORITY_HIGH, vns_disconnect, s, NULL);
+    }
+}
+
 static void vns_panic(VuDev *dev, const char *msg)
 {
     VuNetSplit *s = vns_of(dev);
     int i;
 
     /*
-     * The connection is gone (or spoke nonsense): this version serves
-     * one front-end, and leaves.  Anything else is the library refusing
-     * guest input: the device stays broken, the process serves on.
+     * The connection failed or spoke nonsense: drop it.  Anything else is
+     * the library refusing guest input: the device stays broken, the
+     * process serves on.
      */
     if (msg && !strcmp(msg, VNS_DISPATCH_FAILED)) {
-        vns_log(s, "vhost-user connection closed");
-        g_main_loop_quit(s->loop);
+        vns_lost_frontend(s);
         return;
     }
     fprintf(stderr, "vhost-user-net-split: device broken: %s\n",
@@ -788,21 +843,46 @@ static GOptionEntry entries[] = {
     { NULL, }
 };
 
-static int vns_accept(int fd)
+/* Serve the front-end on @conn: a new device, rings and all. */
+static bool vns_serve(VuNetSplit *s, int conn)
+{
+    memset(s->rings, 0, sizeof(s->rings));
+    memset(s->broken, 0, sizeof(s->broken));
+    if (!vug_init(&s->dev, 2 * VNS_QUEUE_PAIRS, conn, vns_panic,
+                  &vns_iface)) {
+        fprintf(stderr, "vhost-user-net-split: libvhost-user-glib "
+                "failed to initialize\n");
+        close(conn);
+        return false;
+    }
+    s->connected = true;
+    vns_log(s, "vhost-user front-end connected");
+    return true;
+}
+
+static gboolean vns_accept_ready(gint fd, GIOCondition cond,
+                                 gpointer opaque)
+{
+    VuNetSplit *s = opaque;
+    int conn = accept(fd, NULL, NULL);
+
+    if (conn < 0) {
+        return G_SOURCE_CONTINUE;       /* EINTR, EAGAIN: next time */
+    }
+    s->accept_src = 0;
+    if (!vns_serve(s, conn)) {
+        g_main_loop_quit(s->loop);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static bool vns_is_listening(int fd)
 {
     int listening = 0;
     socklen_t len = sizeof(listening);
-    int conn;
 
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
-        !listening) {
-        return fd;                      /* already connected */
-    }
-    do {
-        conn = accept(fd, NULL, NULL);
-    } while (conn < 0 && errno == EINTR);
-    close(fd);
-    return conn;
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+           listening;
 }
 
 static int vns_listen(const char *path)
@@ -876,6 +956,11 @@ int main(int argc, char **argv)
 
     s = g_new0(VuNetSplit, 1);
     s->verbose = opt_verbose;
+    s->listen_fd = -1;
+    /* First: a SIGTERM from here on takes the clean way out. */
+    s->loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, vns_sigterm, s);
+    g_unix_signal_add(SIGINT, vns_sigterm, s);
     s->rxbuf = g_malloc(VNS_RXBUF_SIZE);
     s->net_fd = opt_net_fd != -1 ? opt_net_fd : vns_connect(opt_net_path);
     if (s->net_fd < 0) {
@@ -892,29 +977,42 @@ int main(int argc, char **argv)
         fprintf(stderr, "vhost-user socket: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
-    fd = vns_accept(fd);
-    if (fd < 0) {
-        fprintf(stderr, "accept: %s\n", strerror(errno));
-        return EXIT_FAILURE;
-    }
 
-    s->loop = g_main_loop_new(NULL, FALSE);
-    if (!vug_init(&s->dev, 2 * VNS_QUEUE_PAIRS, fd, vns_panic, &vns_iface)) {
-        fprintf(stderr, "failed to initialize libvhost-user-glib\n");
+    /*
+     * A listening socket (--socket-path, or --fd given one) serves one
+     * front-end after the other, so that QEMU can reconnect; a connected
+     * --fd serves that one front-end.  Accepting in the main loop lets
+     * SIGTERM end a backend that waits for its first front-end, too.
+     */
+    if (vns_is_listening(fd)) {
+        s->listen_fd = fd;
+        if (!g_unix_set_fd_nonblocking(fd, true, NULL)) {
+            fprintf(stderr, "vhost-user socket: cannot make it "
+                    "non-blocking\n");
+            return EXIT_FAILURE;
+        }
+        s->accept_src = g_unix_fd_add(fd, G_IO_IN, vns_accept_ready, s);
+    } else if (!vns_serve(s, fd)) {
         return EXIT_FAILURE;
     }
     vns_net_watch(s, true);
-    g_unix_signal_add(SIGTERM, vns_sigterm, s);
-    g_unix_signal_add(SIGINT, vns_sigterm, s);
 
     g_main_loop_run(s->loop);
 
     vns_net_watch(s, false);
-    vug_deinit(&s->dev);
+    if (s->connected) {
+        vu_deinit(&s->dev.parent);
+        vug_deinit(&s->dev);
+    }
+    if (s->accept_src) {
+        g_source_remove(s->accept_src);
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+    }
     if (s->net_fd >= 0) {
         close(s->net_fd);
     }
-    close(fd);
     if (opt_socket_path) {
         unlink(opt_socket_path);
     }
