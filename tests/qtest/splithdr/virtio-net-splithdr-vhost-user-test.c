@@ -512,6 +512,64 @@ static void test_vhu_reconnect(void *obj, void *data,
     rig_expect_packet(&r, 4, frame, len, hdr_len);
 }
 
+/*
+ * The backend's life without a guest: one process serves one QEMU after
+ * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
+ * is connected and while it waits for its first front-end, and
+ * --socket-path's socket goes with it.
+ */
+static void test_vhu_lifecycle(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("splithdr-vhu-XXXXXX", NULL);
+    g_autofree char *path = g_strdup_printf("%s/sock", dir);
+    g_autofree char *opts = NULL;
+    VhuBackend b;
+    pid_t pid;
+    int i, status;
+
+    opts = vhu_backend_start(&b, "");
+    for (i = 0; i < 3; i++) {
+        g_autofree char *args = g_strdup_printf("-M pc %s", opts);
+        QTestState *qts = qtest_init(args);
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-status'}");
+
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        if (i == 2) {
+            vhu_backend_stop(&b);       /* under the connected QEMU */
+        }
+        qtest_quit(qts);
+    }
+
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        execl(g_getenv(BACKEND_ENV), "vhost-user-net-split",
+              "--socket-path", path, "--net-connect", path, NULL);
+        _exit(1);
+    }
+    waitpid(pid, &status, 0);
+    g_assert(WIFEXITED(status));        /* nothing listens at --net-connect */
+    g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+
+    b.sock_path = g_strdup_printf("%s/net", dir);
+    b.net = qtest_socket_server(b.sock_path);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        execl(g_getenv(BACKEND_ENV), "vhost-user-net-split",
+              "--socket-path", path, "--net-connect", b.sock_path, NULL);
+        _exit(1);
+    }
+    while (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_usleep(10000);
+    }
+    b.pid = pid;
+    vhu_backend_stop(&b);
+    g_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+    rmdir(dir);
+}
+
 static void register_vhu_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -524,6 +582,7 @@ static void register_vhu_tests(void)
                        "vhost-user tests");
         return;
     }
+    qtest_add_func("split-hdr/vhost-user/lifecycle", test_vhu_lifecycle);
     qos_add_test("split-hdr/vhost-user/packets", "virtio-net",
                  test_vhu_packets, &opts);
     qos_add_test("split-hdr/vhost-user/classic", "virtio-net",
