@@ -9,7 +9,8 @@
 #   make demo       boot a Linux guest on the split-header device
 #   make bench      receive-path cost, split vs classic (callgrind)
 #   make guest      test guest image: Debian's 6.12 cloud kernel, the
-#                   patched virtio_net (guest/linux/patches), tcp_mmap, ethtool
+#                   patched virtio_net (guest/linux/patches), tcp_mmap,
+#                   ethtool, guest/tools (xdp-probe)
 #   make e2e        tcp_mmap between two guests (guest/e2e-tcp-mmap.sh)
 #   make bench-e2e  tcp_mmap MB/s and CPU per MB: stock vs patched driver
 #   make checkpatch the guest driver series through the kernel's checkpatch
@@ -23,6 +24,10 @@ TREE := $(BUILD)/qemu
 QBUILD := $(TREE)/build
 GUEST := $(BUILD)/guest
 LINUX := $(BUILD)/linux
+# The guest's own programs: guest/tools/NAME.c is /bin/NAME in the image.
+GUEST_TOOLS := $(BUILD)/guest-tools
+GUEST_TOOL_FILES := $(foreach t,$(basename $(notdir $(wildcard guest/tools/*.c))),\
+	$(GUEST_TOOLS)/$(t):/bin/$(t))
 NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
 	contrib/vhost-user-net-split/vhost-user-net-split
 
@@ -71,9 +76,10 @@ guest: deps
 	guest/linux/fetch-kernel.sh $(LINUX)
 	guest/linux/build-driver.sh $(LINUX) $(LINUX)/driver
 	guest/linux/build-tcp-mmap.sh $(LINUX) $(LINUX)/tcp_mmap
+	guest/tools/build-tools.sh $(GUEST_TOOLS)
 	GUEST_KERNEL_DEB=$(LINUX)/$$(cat $(LINUX)/image-deb) \
 	GUEST_HOST_BINARIES="ethtool $${GUEST_HOST_BINARIES:-}" \
-	GUEST_EXTRA_FILES="$(LINUX)/driver/virtio_net.ko:/lib/modules/split/virtio_net.ko $(LINUX)/tcp_mmap/tcp_mmap:/bin/tcp_mmap $${GUEST_EXTRA_FILES:-}" \
+	GUEST_EXTRA_FILES="$(LINUX)/driver/virtio_net.ko:/lib/modules/split/virtio_net.ko $(LINUX)/tcp_mmap/tcp_mmap:/bin/tcp_mmap $(GUEST_TOOL_FILES) $${GUEST_EXTRA_FILES:-}" \
 	    guest/build-image.sh $(GUEST)
 
 checkpatch: deps

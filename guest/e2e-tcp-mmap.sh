@@ -28,7 +28,7 @@
 #                       window closes, the sender's zero-window probes cut
 #                       one MSS into two partial segments, which land in
 #                       two partial pages that no receiver can map
-##   --rx-props P        extra properties of the receiver's device (default
+#   --rx-props P        extra properties of the receiver's device (default
 #                       split-hdr=on), appended to virtio-net-pci,netdev=n0,
 #                       id=nic0,romfile=,mac=52:54:00:77:00:01
 #   --rx-device D       the receiver's whole -device (keep id=nic0 for the
@@ -39,9 +39,41 @@
 #                       so no offloads); tap needs root, /dev/net/tun and
 #                       'ip netns', and gives the devices a vnet-header peer
 #                       (TSO/GSO frames)
+#   --rx-queues N       receiver's queue pairs (--net tap only): a
+#                       multiqueue tap (queues=N), mq=on,vectors=2N+2 on
+#                       its device and 'ethtool -L eth0 combined N' in the
+#                       guest, so a one-vCPU guest uses them all
+#   --rx-ethtool 'A; B' ethtool commands in the receiver before the
+#                       transfer, e.g. '-K eth0 rxhash on; -X eth0 weight 0 1'
+#                       (fails the run if ethtool refuses one)
 #   --smp N             vCPUs per guest (default 1)
 #   --timeout SECS      whole run (default 300)
 #   --min-mmap PCT      fail unless at least PCT % of the data was mapped
+#   --resize LIST       resize the receiver's rx rings under traffic:
+#                       'ethtool -G eth0 rx N' for each N of LIST (commas),
+#                       1 s apart, once --resize-after bytes (default 16M)
+#                       have arrived; fails unless each resize succeeded
+#                       before the transfer ended
+#   --check-counters    compare per queue the device's split-hdr-stats with
+#                       the receiver's ethtool -S: split with
+#                       rxN_split_packets, the inline-* sum with
+#                       rxN_inline_packets, fault-injected with
+#                       rxN_slot_errors; slot_errors == split_resets; rings
+#                       set on every queue (none with split_hdr_proto=0);
+#                       feature bit 58 negotiated exactly when driver and
+#                       device both want it, 57 (hash report) with hash=on;
+#                       see guest/e2e-check-counters.py.  The receiver
+#                       samples ethtool -S once traffic has stopped, the
+#                       harness then reads the device, the receiver samples
+#                       again: the device must lie between the samples
+#   --expect-data-split on|off|n/a   ethtool -g's "TCP data split" on the
+#                       receiver, before the transfer and after it
+#   --data-queue N      (with --check-counters) the device's busiest queue
+#                       must be N (e.g. after 'ethtool -X eth0 weight 0 1')
+#   --min-payload-per-packet B   (with --check-counters) the busiest
+#                       queue's payload bytes per packet at the device, and
+#                       eth0's bytes per packet in the guest, must reach B:
+#                       GSO frames from a tap peer were split once
 #   --result FILE       write the figures as shell variables (for scripts,
 #                       e.g. bench/e2e-bench.sh)
 #   --log-dir DIR       keep consoles, QEMU output and counters there
@@ -54,11 +86,16 @@
 # % mmap'ed and the receiver's CPU time per MB (tcp_mmap's own rusage of
 # the receiving thread), the receiver's 'ethtool -g/-S eth0', and the
 # device's split-hdr-stats (qom-get /machine/peripheral/nic0/virtio-backend
-# split-hdr-stats) for the caller to compare.
+# split-hdr-stats), read once the transfer is over.
+#
+# The receiver's console (kernel messages of level warning and worse reach
+# it, and the job prints dmesg's at the end) must show no Oops, BUG:,
+# WARNING:, general protection fault, KASAN report or Call Trace.
 #
 # Exit status: 0 when the whole transfer arrived (and SHA256 matched, and
-# --min-mmap held); 1 when not; 2 on bad usage or setup; 124 on timeout.
-# The last line is a one-line verdict "e2e: PASS|FAIL: ...".
+# --min-mmap, --resize, --check-counters and --expect-data-split held, and
+# the console is clean); 1 when not; 2 on bad usage or setup; 124 on
+# timeout.  The last line is a one-line verdict "e2e: PASS|FAIL: ...".
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,10 +103,11 @@ QEMU='' IMAGE='' FAMILY=4 MTU='' DRIVER=stock VNET_ARGS='' ZC=0 INTEG=1
 SIZE=256M RX_PROPS=split-hdr=on RX_DEVICE='' TX_PROPS=split-hdr=off NET=stream
 PACE=''
 SMP=1 TIMEOUT=300 MIN_MMAP='' RESULT='' LOGDIR='' RX_APPEND='' TX_APPEND=''
-VERBOSE=0 QEMU_ARGS=''
+VERBOSE=0 QEMU_ARGS='' RX_QUEUES=1 RESIZE='' RESIZE_AFTER=16M CHECK_COUNTERS=0
+EXPECT_SPLIT='' MIN_PPP='' RX_ETHTOOL='' DATA_QUEUE=''
 
 die() { echo "e2e: error: $*" >&2; exit 2; }
-usage() { sed -n '11,58p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR >= 11 && !/^#/ { exit } NR >= 11' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
     --qemu) QEMU=$2; shift 2 ;;
@@ -88,6 +126,14 @@ while [ $# -gt 0 ]; do
     --tx-props) TX_PROPS=$2; shift 2 ;;
     --net) NET=$2; shift 2 ;;
     --smp) SMP=$2; shift 2 ;;
+    --rx-queues) RX_QUEUES=$2; shift 2 ;;
+    --rx-ethtool) RX_ETHTOOL=$2; shift 2 ;;
+    --data-queue) DATA_QUEUE=$2; shift 2 ;;
+    --resize) RESIZE=$2; shift 2 ;;
+    --resize-after) RESIZE_AFTER=$2; shift 2 ;;
+    --check-counters) CHECK_COUNTERS=1; shift ;;
+    --expect-data-split) EXPECT_SPLIT=$2; shift 2 ;;
+    --min-payload-per-packet) MIN_PPP=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --min-mmap) MIN_MMAP=$2; shift 2 ;;
     --result) RESULT=$2; shift 2 ;;
@@ -110,6 +156,16 @@ case $NET in stream|tap) ;; *) die "--net must be stream or tap" ;; esac
 case $TIMEOUT in ''|*[!0-9]*) die "bad --timeout '$TIMEOUT'" ;; esac
 case $SMP in ''|*[!0-9]*) die "bad --smp '$SMP'" ;; esac
 case $PACE in *[!0-9]*) die "bad --pace '$PACE' (bytes per second)" ;; esac
+case $RX_QUEUES in ''|*[!0-9]*|0) die "bad --rx-queues '$RX_QUEUES'" ;; esac
+[ "$RX_QUEUES" = 1 ] || [ "$NET" = tap ] || die "--rx-queues needs --net tap (a stream netdev has one queue)"
+case $RESIZE in *[!0-9,]*) die "bad --resize '$RESIZE' (ring sizes, commas between)" ;; esac
+case $RESIZE_AFTER in ''|*[!0-9kKmMgG]*) die "bad --resize-after '$RESIZE_AFTER'" ;; esac
+case $EXPECT_SPLIT in ''|on|off|n/a) ;; *) die "--expect-data-split must be on, off or n/a" ;; esac
+case $RX_ETHTOOL in *[!a-zA-Z0-9_\ \;.:-]*) die "bad --rx-ethtool '$RX_ETHTOOL'" ;; esac
+case $DATA_QUEUE in *[!0-9]*) die "bad --data-queue '$DATA_QUEUE'" ;; esac
+[ -z "$DATA_QUEUE" ] || [ $CHECK_COUNTERS = 1 ] || die "--data-queue needs --check-counters"
+case $MIN_PPP in *[!0-9]*) die "bad --min-payload-per-packet '$MIN_PPP'" ;; esac
+[ -z "$MIN_PPP" ] || [ $CHECK_COUNTERS = 1 ] || die "--min-payload-per-packet needs --check-counters"
 [ -n "$MTU" ] || MTU=$([ "$FAMILY" = 4 ] && echo 4148 || echo 4168)
 case $MTU in ''|*[!0-9]*) die "bad --mtu '$MTU'" ;; esac
 case $SIZE in
@@ -127,7 +183,9 @@ fi
 for f in vmlinuz initramfs.gz; do
     [ -s "$IMAGE/$f" ] || die "no $IMAGE/$f (make guest)"
 done
-if ! zcat "$IMAGE/initramfs.gz" | cpio -it --quiet 2>/dev/null | grep -qx 'bin/tcp_mmap'; then
+# (No 'grep -q' after a pipe here or below: with pipefail, the writer's
+# SIGPIPE when grep exits at the first match would fail the pipeline.)
+if ! zcat "$IMAGE/initramfs.gz" | cpio -it --quiet 2>/dev/null | grep -x 'bin/tcp_mmap' > /dev/null; then
     die "$IMAGE has no /bin/tcp_mmap: rebuild it with 'make guest'"
 fi
 
@@ -164,8 +222,10 @@ else
     # Persistent taps on a bridge, all inside the namespace: nothing on the
     # host's own network changes.  Tap MTUs are the maximum so the bridge
     # forwards every frame the guests send.
+    mq=''
+    [ "$RX_QUEUES" -gt 1 ] && mq=multi_queue
     { ip -n "$NS" link add e2ebr type bridge &&
-      ip -n "$NS" tuntap add dev e2erx mode tap &&
+      ip -n "$NS" tuntap add dev e2erx mode tap $mq &&
       ip -n "$NS" tuntap add dev e2etx mode tap &&
       ip -n "$NS" link set e2erx mtu 65521 master e2ebr up &&
       ip -n "$NS" link set e2etx mtu 65521 master e2ebr up &&
@@ -174,11 +234,16 @@ else
     chmod +x "$TMP/qemu-in-ns"
     RX_QEMU=$TMP/qemu-in-ns TX_QEMU=$TMP/qemu-in-ns
     RX_NETDEV="tap,id=n0,ifname=e2erx,script=no,downscript=no,vnet_hdr=on"
+    [ "$RX_QUEUES" -gt 1 ] && RX_NETDEV="$RX_NETDEV,queues=$RX_QUEUES"
     TX_NETDEV="tap,id=n0,ifname=e2etx,script=no,downscript=no,vnet_hdr=on"
 fi
 # Two MACs: QEMU gives every guest's first NIC the same one, and a bridge
 # cannot forward between two ports that claim it.
-[ -n "$RX_DEVICE" ] || RX_DEVICE="virtio-net-pci,netdev=n0,id=nic0,romfile=,mac=52:54:00:77:00:01${RX_PROPS:+,$RX_PROPS}"
+if [ -z "$RX_DEVICE" ]; then
+    RX_DEVICE="virtio-net-pci,netdev=n0,id=nic0,romfile=,mac=52:54:00:77:00:01"
+    [ "$RX_QUEUES" -gt 1 ] && RX_DEVICE="$RX_DEVICE,mq=on,vectors=$((2 * RX_QUEUES + 2))"
+    RX_DEVICE="$RX_DEVICE${RX_PROPS:+,$RX_PROPS}"
+fi
 TX_DEVICE="virtio-net-pci,netdev=n0,id=nic0,romfile=,mac=52:54:00:77:00:02${TX_PROPS:+,$TX_PROPS}"
 
 RX_IP=10.77.0.1 TX_IP=10.77.0.2 RX_IP6=fd77::1 TX_IP6=fd77::2
@@ -189,25 +254,37 @@ rargs=$targs
 [ $ZC = 1 ] && rargs="$rargs,-z"
 [ -n "$PACE" ] && targs="$targs,-P,$PACE"
 common="guest.mtu=$MTU guest.tcp_mmap_size=$BYTES guest.e2e_timeout=$TIMEOUT"
-RX_CMD="guest.driver=$DRIVER ${VNET_ARGS:+guest.vnet_args=$VNET_ARGS }guest.ip=$RX_IP/24 guest.ip6=$RX_IP6/64 $common guest.tcp_mmap_args=$rargs $RX_APPEND"
+# loglevel=5: kernel warnings (WARN splats, the driver's ratelimited
+# complaints) reach the console, not only errors as with 'quiet'.
+# guest.e2e_ctl: the receiver's second serial port, on which the harness
+# says when it has read the device's counters.
+RX_CMD="loglevel=5 guest.driver=$DRIVER ${VNET_ARGS:+guest.vnet_args=$VNET_ARGS }guest.ip=$RX_IP/24 guest.ip6=$RX_IP6/64 $common guest.tcp_mmap_args=$rargs guest.e2e_ctl=/dev/ttyS1"
+[ "$RX_QUEUES" -gt 1 ] && RX_CMD="$RX_CMD guest.rx_combined=$RX_QUEUES"
+[ -n "$RX_ETHTOOL" ] && RX_CMD="$RX_CMD guest.rx_ethtool=$(echo "$RX_ETHTOOL" | sed 's/ *; */;/g' | tr ' ' ,)"
+[ -n "$RESIZE" ] && RX_CMD="$RX_CMD guest.rx_resize=$RESIZE guest.rx_resize_after=$RESIZE_AFTER"
+RX_CMD="$RX_CMD $RX_APPEND"
 TX_CMD="guest.driver=stock guest.ip=$TX_IP/24 guest.ip6=$TX_IP6/64 $common guest.peer=$PEER guest.tcp_mmap_args=$targs $TX_APPEND"
 
-desc="IPv$FAMILY, MTU $MTU, $NET link, receiver driver $DRIVER${VNET_ARGS:+ ($VNET_ARGS)}, zerocopy $([ $ZC = 1 ] && echo on || echo off), SHA256 $([ $INTEG = 1 ] && echo on || echo off), $BYTES bytes${PACE:+, sender paced at $PACE B/s}"
+desc="IPv$FAMILY, MTU $MTU, $NET link$([ "$RX_QUEUES" -gt 1 ] && echo ", $RX_QUEUES receive queues"), receiver driver $DRIVER${VNET_ARGS:+ ($VNET_ARGS)}, zerocopy $([ $ZC = 1 ] && echo on || echo off), SHA256 $([ $INTEG = 1 ] && echo on || echo off), $BYTES bytes${PACE:+, sender paced at $PACE B/s}${RESIZE:+, rx resize to $RESIZE}"
 echo "e2e: tcp_mmap, $desc"
 echo "e2e: receiver -device $RX_DEVICE"
 echo "e2e: sender   -device $TX_DEVICE"
 
 # --- boot both ---------------------------------------------------------------------
-STATS=$LOGDIR/split-hdr-stats.json
-rm -f "$STATS" "$LOGDIR/rx-console.log" "$LOGDIR/tx-console.log"
+STATS=$LOGDIR/split-hdr-stats.json         # read between the guest's samples
+STATS_END=$LOGDIR/split-hdr-stats-end.json # read when the job is done
+rm -f "$STATS" "$STATS_END" "$LOGDIR/rx-console.log" "$LOGDIR/tx-console.log" \
+    "$LOGDIR/qmp.err"
+CTL=$TMP/rx-ctl.sock
 START=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) $START" | awk '{printf "%.1f", $1 - $2}'; }
 QMP=$TMP/rx.qmp
 "$HERE/run-guest.sh" --qemu "$RX_QEMU" --image "$IMAGE" --job tcp-mmap-server \
     --timeout $((TIMEOUT + 30)) --netdev "$RX_NETDEV" --device "$RX_DEVICE" \
-    --extra-args "-smp $SMP $QEMU_ARGS" --append "$RX_CMD" --log "$LOGDIR/rx-console.log" \
+    --extra-args "-smp $SMP -chardev socket,id=e2ectl,path=$CTL,server=on,wait=off -serial chardev:e2ectl $QEMU_ARGS" \
+    --append "$RX_CMD" --log "$LOGDIR/rx-console.log" \
     --qmp-socket "$QMP" \
-    --on-done "python3 '$HERE/qmp.py' -s \"\$QMP_SOCKET\" qom-get /machine/peripheral/nic0/virtio-backend split-hdr-stats > '$STATS' 2> '$LOGDIR/qmp.err' || echo 'e2e: qom-get split-hdr-stats failed' >&2; true" \
+    --on-done "python3 '$HERE/qmp.py' -s \"\$QMP_SOCKET\" qom-get /machine/peripheral/nic0/virtio-backend split-hdr-stats > '$STATS_END' 2>> '$LOGDIR/qmp.err' || echo 'e2e: qom-get split-hdr-stats failed' >&2; true" \
     > "$LOGDIR/rx.out" 2>&1 &
 RX_PID=$!
 if [ "$NET" = stream ]; then
@@ -232,10 +309,35 @@ TX_PID=$!
 # Wait for the receiver; then give the sender a moment to power off.
 # A guest that has not started /init after BOOT_SECS will not (firmware
 # missing, bad QEMU option): stop early instead of at --timeout.
+# Once the receiver has sampled its counters after the transfer, read the
+# device's over QMP, then tell the receiver (a line on its second serial
+# port) to sample again: the device's counters were read between the two.
 BOOT_SECS=60
-timed_out=0 no_boot=''
-booted() { tr -d '\r' < "$LOGDIR/$1-console.log" 2>/dev/null | grep -qa '^GUEST: init start'; }
+timed_out=0 no_boot='' dev_read=''
+marked() { tr -d '\r' 2>/dev/null < "$LOGDIR/$1-console.log" | grep -a "$2" > /dev/null; }
+booted() { marked "$1" '^GUEST: init start'; }
+ctl_send() { # line
+    python3 - "$CTL" "$1" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(0.2)   # let QEMU read it before it sees the hang-up
+s.close()
+EOF
+}
 while kill -0 "$RX_PID" 2>/dev/null; do
+    if [ -z "$dev_read" ] &&
+        marked rx '^GUEST: counters sampled'; then
+        dev_read=failed
+        python3 "$HERE/qmp.py" -s "$QMP" qom-get /machine/peripheral/nic0/virtio-backend \
+            split-hdr-stats > "$STATS" 2>> "$LOGDIR/qmp.err" || rm -f "$STATS"
+        if ctl_send "device read $( [ -s "$STATS" ] && echo ok || echo failed)" 2>> "$LOGDIR/qmp.err"; then
+            dev_read=ok
+        else
+            echo "e2e: could not signal the receiver on $CTL" >&2
+        fi
+    fi
     t=$(elapsed | cut -d. -f1)
     if [ "$t" -ge "$((TIMEOUT + 40))" ]; then
         timed_out=1
@@ -248,7 +350,7 @@ while kill -0 "$RX_PID" 2>/dev/null; do
         [ -n "$no_boot" ] && break
         no_boot=' '
     fi
-    sleep 0.5
+    sleep 0.2
 done
 no_boot=${no_boot# }
 [ -n "$no_boot" ] && kill "$RX_PID" 2>/dev/null
@@ -286,7 +388,7 @@ fi
 sha=off
 if [ $INTEG = 1 ]; then
     sha=fail
-    con | grep -q '^GUEST: tcp_mmap sha256 ok' && sha=ok
+    marked rx '^GUEST: tcp_mmap sha256 ok' && sha=ok
 fi
 
 MB='' SECS='' GBIT='' MMAP='' USER='' SYS='' USEC='' MSS='' MBPS=''
@@ -298,21 +400,81 @@ if [ -n "$recv" ] && [ -n "$cpu" ]; then
     MBPS=$(awk -v m="$MB" -v s="$SECS" 'BEGIN { if (s > 0) printf "%.1f", m / s; else print 0 }')
 fi
 
-for o in -g -S; do
-    s=$(section "ethtool $o eth0")
+for o in '-l' '-g' '-g resized' '-g after' '-S'; do
+    name="ethtool ${o%% *} eth0${o#"${o%% *}"}"
+    s=$(section "$name")
     [ -n "$s" ] || continue
-    echo "e2e: receiver ethtool $o eth0:"
+    echo "e2e: receiver $name:"
     printf '%s\n' "$s" | sed 's/^/  | /'
 done
-if [ -s "$STATS" ]; then
-    echo "e2e: receiver split-hdr-stats (QMP qom-get nic0/virtio-backend):"
-    python3 - "$STATS" <<'EOF'
+con | grep -a -E '^GUEST: (rx combined|rx ethtool|rx resize|quiet after|eth0 rx_packets|counters host|counters no host)' |
+    sed 's/^GUEST: /e2e: receiver: /'
+# The read between the receiver's two samples; failing that, the one
+# after the job.
+[ -s "$STATS" ] || { [ -s "$STATS_END" ] && cp "$STATS_END" "$STATS.unbracketed"; }
+for f in "$STATS" "$STATS.unbracketed"; do
+    [ -s "$f" ] || continue
+    echo "e2e: receiver split-hdr-stats (QMP qom-get nic0/virtio-backend$([ "$f" = "$STATS" ] && echo ', after the transfer' || echo ', when the job was done')):"
+    python3 - "$f" <<'EOF'
 import json, sys
 for q in json.load(open(sys.argv[1])):
     print("  | " + " ".join(f"{k}={json.dumps(q[k])}" for k in sorted(q, key=lambda k: (k != "queue", k))))
 EOF
-else
+    break
+done
+[ -s "$STATS" ] || [ -s "$STATS.unbracketed" ] ||
     echo "e2e: no split-hdr-stats from QMP ($(head -n1 "$LOGDIR/qmp.err" 2>/dev/null))"
+
+# Kernel trouble on the receiver, wherever it printed.
+OOPS_RE='Oops|BUG:|WARNING:|general protection|KASAN|Call Trace'
+oops=$(con | grep -a -E "$OOPS_RE" | head -n 5)
+if [ -n "$oops" ]; then
+    echo "e2e: receiver console has kernel trouble:"
+    printf '%s\n' "$oops" | sed 's/^/  ! /'
+fi
+
+# ethtool -g's "TCP data split", before the transfer and after it.
+data_split() { section "ethtool -g eth0$1" | sed -n 's/^TCP data split:[[:space:]]*//p'; }
+DS_BEFORE=$(data_split '') DS_AFTER=$(data_split ' after')
+[ -n "$EXPECT_SPLIT" ] &&
+    echo "e2e: TCP data split: ${DS_BEFORE:-?} before, ${DS_AFTER:-?} after the transfer (expected $EXPECT_SPLIT)"
+
+# --check-counters: what the device and the driver must agree on.
+COUNTERS=off
+if [ $CHECK_COUNTERS = 1 ]; then
+    ck=(--console "$LOGDIR/rx-console.log")
+    [ -s "$STATS" ] && ck+=(--stats "$STATS")
+    case ,$RX_DEVICE, in
+    *,split-hdr=on,*) ck+=(--device-split on) ;;
+    *) ck+=(--device-split off) ;;
+    esac
+    fault=$(printf '%s\n' ",$RX_DEVICE," | sed -n 's/.*,x-split-hdr-fault=\([^,]*\),.*/\1/p')
+    ival=$(printf '%s\n' ",$RX_DEVICE," | sed -n 's/.*,x-split-hdr-fault-interval=\([^,]*\),.*/\1/p')
+    ck+=(--fault "${fault:-none}" --fault-interval "${ival:-1000}")
+    # A ring on every queue, unless the driver is told not to set one.
+    rings=all
+    case ,$VNET_ARGS, in
+    *,split_hdr=0,*|*,split_hdr=n,*|*,split_hdr=N,*|*,split_hdr_proto=0,*) rings=none ;;
+    esac
+    [ "$DRIVER" = stock ] && rings=none
+    ck+=(--expect-rings "$rings")
+    # Bit 58 negotiated exactly when both ends want it; bit 57 (hash
+    # report: 20-byte virtio headers in the slots) when the device has
+    # hash=on.
+    case ,$VNET_ARGS, in
+    *,split_hdr=0,*|*,split_hdr=n,*|*,split_hdr=N,*) want58=0 ;;
+    *) want58=$([ "$DRIVER" = split ] && echo 1 || echo 0) ;;
+    esac
+    case ,$RX_DEVICE, in *,split-hdr=on,*) ;; *) want58=0 ;; esac
+    if [ "$want58" = 1 ]; then ck+=(--feature 58); else ck+=(--no-feature 58); fi
+    case ,$RX_DEVICE, in *,hash=on,*) ck+=(--feature 57) ;; esac
+    ck+=(--resizes "$(con | grep -a -c '^GUEST: rx resize [0-9]* rc=0')")
+    [ -n "$MIN_PPP" ] && ck+=(--min-payload-per-packet "$MIN_PPP")
+    [ -n "$DATA_QUEUE" ] && ck+=(--data-queue "$DATA_QUEUE")
+    ck_out=$(python3 "$HERE/e2e-check-counters.py" "${ck[@]}" 2>&1)
+    ck_rc=$?
+    printf '%s\n' "$ck_out" | sed 's/^/e2e: /'
+    COUNTERS=$([ $ck_rc = 0 ] && echo ok || echo fail)
 fi
 
 # --- verdict -------------------------------------------------------------------------
@@ -333,6 +495,19 @@ if [ -n "$MIN_MMAP" ] && [ -n "$MMAP" ]; then
     awk -v v="$MMAP" -v m="$MIN_MMAP" 'BEGIN { exit !(v >= m) }' ||
         fail "$MMAP % mmap'ed, below --min-mmap $MIN_MMAP"
 fi
+[ -n "$oops" ] && fail "receiver kernel: $(printf '%s\n' "$oops" | head -n1)"
+if [ -n "$RESIZE" ]; then
+    n_ok=$(con | grep -a -c '^GUEST: rx resize [0-9]* rc=0 .*, during the transfer$')
+    [ "$n_ok" = "$(echo "$RESIZE" | tr , '\n' | grep -c .)" ] ||
+        fail "rx resize: $n_ok of '$RESIZE' done under traffic"
+fi
+if [ -n "$EXPECT_SPLIT" ]; then
+    { [ "$DS_BEFORE" = "$EXPECT_SPLIT" ] && [ "$DS_AFTER" = "$EXPECT_SPLIT" ]; } ||
+        fail "TCP data split ${DS_BEFORE:-?} before, ${DS_AFTER:-?} after the transfer, expected $EXPECT_SPLIT"
+fi
+if [ "$COUNTERS" = fail ]; then
+    fail "counters: $(printf '%s\n' "$ck_out" | grep -m1 '^counters: FAIL: ' | sed 's/^counters: FAIL: //')"
+fi
 if [ $status = fail ] && [ $VERBOSE = 0 ]; then
     sed 's/^/  rx| /' "$LOGDIR/rx.out" | tail -n 40
     sed 's/^/  tx| /' "$LOGDIR/tx.out" | tail -n 25
@@ -344,8 +519,8 @@ if [ -n "$RESULT" ]; then
         echo "family=$FAMILY mtu=$MTU driver=$DRIVER zerocopy=$ZC integrity=$INTEG net=$NET bytes=$BYTES"
         echo "mb=${MB:-0} secs=${SECS:-0} mbps=${MBPS:-0} gbit=${GBIT:-0}"
         echo "mmap_pct=${MMAP:-0} usec_per_mb=${USEC:-0} cpu_user=${USER:-0} cpu_sys=${SYS:-0} rcv_mss=${MSS:-0}"
-        echo "sha256=$sha wall=$WALL"
-        echo "stats_json='$([ -s "$STATS" ] && tr -d '\n ' < "$STATS")'"
+        echo "sha256=$sha wall=$WALL counters=$COUNTERS"
+        echo "stats_json='$(for f in "$STATS" "$STATS_END"; do [ -s "$f" ] && { tr -d '\n ' < "$f"; break; }; done)'"
     } > "$RESULT"
 fi
 if [ -n "$recv" ]; then

@@ -74,6 +74,9 @@ TOKEN=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
 mkdir "$TMP/www"
 echo "$TOKEN" > "$TMP/www/hello.txt"
 # Port 0: the kernel picks a free port, the server prints which (-u: now).
+# The log exists before the loop below reads it, not only once the
+# background job has opened it.
+: > "$TMP/http.log"
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$TMP/www" \
     > "$TMP/http.log" 2>&1 &
 HTTP_PID=$!
