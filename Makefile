@@ -28,7 +28,8 @@ LINUX := $(BUILD)/linux
 GUEST_TOOLS := $(BUILD)/guest-tools
 GUEST_TOOL_FILES := $(foreach t,$(basename $(notdir $(wildcard guest/tools/*.c))),\
 	$(GUEST_TOOLS)/$(t):/bin/$(t))
-NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test
+NINJA_TARGETS := qemu-system-x86_64 tests/qtest/qos-test \
+	contrib/vhost-user-net-split/vhost-user-net-split
 
 # Let clones in other folders (CI's) share ccache's results.
 export CCACHE_BASEDIR := $(SRC)

@@ -11,6 +11,10 @@
 #   qos-split-on QEMU's virtio-net qos paths again, with split-hdr=on on
 #                every virtio-net device (libqos negotiates the feature but
 #                never sets a ring, so they must behave as before)
+#   vhost-user-valgrind
+#                the split-hdr/vhost-user qtests with our vhost-user backend
+#                (contrib/vhost-user-net-split) under valgrind; any valgrind
+#                error fails its test (the backend must exit 0)
 #   sanitize     our split-hdr qtests and QEMU's virtio-net qtests on the
 #                ASan + UBSan build (build/qemu/build-sanitize); any
 #                sanitizer report fails the suite
@@ -53,7 +57,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BUILD" ] || { echo "usage: $0 --build BUILD" >&2; exit 2; }
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on sanitize tools fuzz qemu-fuzz guest e2e checkpatch)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on vhost-user-valgrind sanitize tools fuzz qemu-fuzz guest e2e checkpatch)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 QB=$BUILD/qemu/build
@@ -79,9 +83,14 @@ count_tap() {
         failures+=("$suite: ${line#not ok }")
     done < <(grep -E '^not ok ' "$log")
     echo "run-checks: $suite: $p passed, $f failed, $s skipped (log: $log)"
-    # A crashed runner leaves fewer results than its plan promised.
+    # A crashed runner leaves fewer results than its plan promised, and
+    # one that never ran leaves no plan at all.
     local plan
     plan=$(grep -m1 -E '^1\.\.[0-9]+' "$log" | cut -d. -f3)
+    if [ -z "$plan" ] && [ $((p + f + s)) -eq 0 ]; then
+        failed=$((failed + 1))
+        failures+=("$suite: no results (see $log)")
+    fi
     if [ -n "$plan" ] && [ $((p + f + s)) -lt "$plan" ]; then
         failed=$((failed + 1))
         failures+=("$suite: runner stopped after $((p + f + s)) of $plan")
@@ -91,8 +100,10 @@ count_tap() {
 run_qos() {
     local log=$LOGS/qos.log
     echo "run-checks: qos-test, all paths (about 1.5 min)"
-    (cd "$QB" && QTEST_QEMU_BINARY=$QEMU timeout 1200 \
-        ./tests/qtest/qos-test --tap -k) > "$log" 2>&1
+    # split-hdr/vhost-user/* start our vhost-user backend as a process.
+    (cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
+        SPLITHDR_VHOST_USER_NET_BINARY=$QB/contrib/vhost-user-net-split/vhost-user-net-split \
+        timeout 1200 ./tests/qtest/qos-test --tap -k) > "$log" 2>&1
     count_tap qos "$log"
 }
 
@@ -120,6 +131,34 @@ run_qos_split_on() {
     else
         failed=$((failed + 1))
         failures+=("qos-split-on: no warning that vhost-user drops split-hdr")
+    fi
+}
+
+run_vhost_user_valgrind() {
+    local log=$LOGS/vhost-user-valgrind.log wrap=$BUILD/vhost-user-valgrind
+    local bin=$QB/contrib/vhost-user-net-split/vhost-user-net-split
+    local -a args=() paths=()
+    # The qtests start the backend through this wrapper; valgrind's exit
+    # status 99 on an error fails the test that stops the backend.
+    mkdir -p "$wrap"
+    rm -f "$wrap"/vg.*.log
+    printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=no --log-file=%s/vg.%%p.log %s "$@"\n' \
+        "$wrap" "$bin" > "$wrap/vhost-user-net-split"
+    chmod +x "$wrap/vhost-user-net-split"
+    mapfile -t paths < <(cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
+        SPLITHDR_VHOST_USER_NET_BINARY=$bin ./tests/qtest/qos-test -l |
+        grep 'split-hdr/vhost-user/')
+    for p in "${paths[@]}"; do
+        args+=(-p "$p")
+    done
+    echo "run-checks: ${#paths[@]} split-hdr vhost-user qtests, backend under valgrind"
+    (cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
+        SPLITHDR_VHOST_USER_NET_BINARY=$wrap/vhost-user-net-split \
+        timeout 1200 ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
+    count_tap vhost-user-valgrind "$log"
+    if grep -qsE '^==[0-9]+==' "$wrap"/vg.*.log; then
+        failed=$((failed + 1))
+        failures+=("vhost-user-valgrind: valgrind report in $wrap/vg.*.log")
     fi
 }
 
@@ -386,6 +425,7 @@ for s in "${SUITES[@]}"; do
     case $s in
     qos) run_qos ;;
     qos-split-on) run_qos_split_on ;;
+    vhost-user-valgrind) run_vhost_user_valgrind ;;
     tools) run_tools ;;
     sanitize) run_sanitize ;;
     fuzz) run_fuzz ;;

@@ -190,7 +190,7 @@ void virtio_net_splithdr_get_features(VirtIONet *n, uint64_t *features,
     if (!virtio_has_feature(*features, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
         return;
     }
-    if (vhost) {
+    if (vhost && !virtio_net_splithdr_vhost_capable(n)) {
         why = "the vhost backend does its own receive";
     } else if (!virtio_has_feature(*features, VIRTIO_NET_F_CTRL_VQ)) {
         why = "it needs ctrl_vq=on";
@@ -385,7 +385,7 @@ static uint8_t splithdr_set(VirtIONet *n, const struct iovec *iov,
                             unsigned int iov_cnt)
 {
     VirtIONetSplitHdr *s = n->splithdr;
-    struct virtio_net_split_hdr_set cmd;
+    struct virtio_net_split_hdr_set cmd, hset;
     VirtIONetSplitHdrRing c = { 0 };
     Error *err = NULL;
     uint32_t rq;
@@ -407,9 +407,22 @@ static uint8_t splithdr_set(VirtIONet *n, const struct iovec *iov,
     if (!splithdr_ring_check(n, rq, &c, &err)) {
         goto fail;
     }
-    /* Slots would otherwise race with buffers the device already owns. */
-    if (!virtio_queue_empty(n->vqs[rq].rx_vq)) {
+    /*
+     * Slots would otherwise race with buffers the device already owns.
+     * A running vhost backend owns the queue's indices: it checks.
+     */
+    if (!n->vhost_started && !virtio_queue_empty(n->vqs[rq].rx_vq)) {
         error_setg(&err, "receive queue %u holds buffers", rq);
+        goto fail;
+    }
+    hset = (struct virtio_net_split_hdr_set) {
+        .rq_index = rq,
+        .slot_size = c.slot_size,
+        .num_slots = c.num_slots,
+        .proto_mask = c.proto_mask,
+        .ring_addr = c.ring_addr,
+    };
+    if (!virtio_net_splithdr_vhost_set(n, &hset, &err)) {
         goto fail;
     }
 
@@ -440,6 +453,43 @@ uint8_t virtio_net_splithdr_handle_ctrl(VirtIONet *n, uint8_t cmd,
         return VIRTIO_NET_ERR;
     }
     return splithdr_set(n, iov, iov_cnt);
+}
+
+/*
+ * Receive queue @rq's ring in host byte order, and its k, for the vhost
+ * backend (virtio-net-splithdr-vhost.c).  False when the feature is not
+ * in use; ring_addr 0 when the queue has no ring.
+ */
+bool virtio_net_splithdr_get_ring(VirtIONet *n, uint32_t rq,
+                                  struct virtio_net_split_hdr_set *set,
+                                  uint32_t *k)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    VirtIONetSplitHdrRing *ring;
+
+    if (!s || rq >= s->nr_rings || !splithdr_negotiated(n)) {
+        return false;
+    }
+    ring = &s->rings[rq];
+    memset(set, 0, sizeof(*set));
+    set->rq_index = rq;
+    if (ring->ring_addr) {
+        set->slot_size = ring->slot_size;
+        set->num_slots = ring->num_slots;
+        set->proto_mask = ring->proto_mask;
+        set->ring_addr = ring->ring_addr;
+    }
+    *k = ring->next;
+    return true;
+}
+
+/* k of queue @rq as the vhost backend left it when it stopped. */
+void virtio_net_splithdr_set_k(VirtIONet *n, uint32_t rq, uint32_t k)
+{
+    if (n->splithdr && rq < n->splithdr->nr_rings &&
+        n->splithdr->rings[rq].ring_addr) {
+        n->splithdr->rings[rq].next = k;
+    }
 }
 
 /* --- Receive -------------------------------------------------------------- */

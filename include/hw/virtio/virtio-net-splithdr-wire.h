@@ -58,4 +58,26 @@ struct virtio_net_split_hdr_slot_prefix {
 
 #define VIRTIO_NET_SPLIT_HDR_PREFIX_LEN 4
 
+/*
+ * vhost-user (docs/specs/virtio-net-split-hdr.rst, "vhost-user"): the
+ * protocol feature a backend announces to take header rings, and its
+ * requests.  Provisional, and far from upstream's numbers: upstream uses
+ * protocol feature bits up to 19 and requests up to 43, and is about to
+ * take bit 20 and request 44.
+ */
+#define VHOST_USER_PROTOCOL_F_NET_SPLIT_HDR 40
+
+/* Payload struct virtio_net_split_hdr_set, native byte order; REPLY_ACK. */
+#define VHOST_USER_NET_SPLIT_HDR_SET_RING 1000
+/* Payload struct vhost_user_net_split_hdr_state; the reply carries k. */
+#define VHOST_USER_NET_SPLIT_HDR_GET_STATE 1001
+/* Payload struct vhost_user_net_split_hdr_state; REPLY_ACK. */
+#define VHOST_USER_NET_SPLIT_HDR_SET_STATE 1002
+
+/* GET_STATE / SET_STATE payload, 8 bytes, native byte order. */
+struct vhost_user_net_split_hdr_state {
+    uint32_t rq_index;      /* receive queue: 0 for receiveq1, ... */
+    uint32_t k;             /* packets delivered since SET_RING, mod 2^32 */
+};
+
 #endif

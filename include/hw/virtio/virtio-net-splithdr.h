@@ -84,6 +84,27 @@ static inline void virtio_net_splithdr_classic_rx(VirtIONet *n,
     }
 }
 
+/*
+ * vhost-user backends (virtio-net-splithdr-vhost.c; spec section
+ * "vhost-user").  _capable: the peer announced the protocol feature, so
+ * the feature may pass through.  _set: forward an accepted SET to a
+ * running backend; false, with @errp set, when the backend refused it.
+ * _push / _fetch: struct vhost_dev's push_state and fetch_state hooks.
+ */
+struct vhost_dev;
+bool virtio_net_splithdr_vhost_capable(VirtIONet *n);
+bool virtio_net_splithdr_vhost_set(VirtIONet *n,
+                                   const struct virtio_net_split_hdr_set *set,
+                                   Error **errp);
+int virtio_net_splithdr_vhost_push(struct vhost_dev *hdev,
+                                   VirtIODevice *vdev);
+void virtio_net_splithdr_vhost_fetch(struct vhost_dev *hdev,
+                                     VirtIODevice *vdev);
+bool virtio_net_splithdr_get_ring(VirtIONet *n, uint32_t rq,
+                                  struct virtio_net_split_hdr_set *set,
+                                  uint32_t *k);
+void virtio_net_splithdr_set_k(VirtIONet *n, uint32_t rq, uint32_t k);
+
 /* Subsection of the device's vmstate, sent only when a ring is set. */
 extern const VMStateDescription vmstate_virtio_net_splithdr;
 

@@ -1,0 +1,608 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * QTest testcase for split transport header receive with the project's
+ * vhost-user backend, contrib/vhost-user-net-split, as an external process
+ * (docs/specs/virtio-net-split-hdr.rst, section "vhost-user").
+ *
+ * The backend is started the way vhost-user-blk-test.c starts
+ * qemu-storage-daemon: binary from SPLITHDR_VHOST_USER_NET_BINARY (the
+ * tests are skipped without it), a listening socket created here and
+ * passed as --fd, guest RAM in a shared memfd.  Its network side is one
+ * end of a socketpair; the test sends frames into the other with the
+ * same 4-byte length framing as the socket netdev of the other split-hdr
+ * tests, and checks guest memory with the same rig checks, which state
+ * what QEMU's in-process device writes for the same frames.
+ */
+
+#include "qemu/osdep.h"
+#include <sys/wait.h>
+#include "libqtest-single.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "standard-headers/linux/virtio_ring.h"
+#include "hw/virtio/virtio-net-splithdr-wire.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio.h"
+#include "libqos/virtio-pci.h"
+#include "libqos/virtio-net.h"
+#include "virtio-net-splithdr-rig.h"
+
+#define BACKEND_ENV "SPLITHDR_VHOST_USER_NET_BINARY"
+
+/* One backend process and the test's end of its network side. */
+typedef struct VhuBackend {
+    char *sock_path;
+    pid_t pid;
+    int net;
+} VhuBackend;
+
+typedef struct VhuArg {
+    TestArg t;                  /* sv[0]: the test's end of the network */
+    VhuBackend b;
+} VhuArg;
+
+typedef struct VhuCase {
+    const char *name;
+    FrameSpec frame;
+    bool split;
+    size_t truncate;
+} VhuCase;
+
+/* The shapes the in-process tests check, split and inline alike. */
+static const VhuCase vhu_cases[] = {
+    { "tcp4-timestamps", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
+      .payload = 4096 }, true },
+    { "udp4", { .l3 = L3_IP4, .l4 = 17, .payload = 1000 }, true },
+    { "tcp6", { .l3 = L3_IP6, .l4 = 6, .payload = 1400 }, true },
+    { "udp6", { .l3 = L3_IP6, .l4 = 17, .payload = 512 }, true },
+    { "vlan", { .vlan_tags = 1, .l3 = L3_IP4, .l4 = 6, .payload = 700 },
+      true },
+    { "qinq", { .vlan_tags = 2, .l3 = L3_IP6, .l4 = 6, .payload = 700 },
+      true },
+    { "ip4-options", { .l3 = L3_IP4, .l4 = 6, .ip4_opt_len = 40,
+      .payload = 300 }, true },
+    { "ip6-ext-headers", { .l3 = L3_IP6, .l4 = 6, .ip6_ext = 1,
+      .payload = 300 }, true },
+    { "zero-payload", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12 }, true },
+    { "multi-buffer-64k", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
+      .payload = 65535 - 14 - 20 - 32 }, true },
+    { "arp", { .l3 = L3_ARP, .payload = 28 }, false },
+    { "icmp", { .l3 = L3_IP4, .l4 = 1, .payload = 56 }, false },
+    { "ip4-fragment", { .l3 = L3_IP4, .l4 = 17, .payload = 200,
+      .ip4_frag_field = 0x2000 }, false },
+    { "ip6-fragment", { .l3 = L3_IP6, .l4 = 17, .ip6_frag = 1,
+      .payload = 200 }, false },
+    { "too-big-ip6-ext", { .l3 = L3_IP6, .l4 = 6, .ip6_ext = 1,
+      .tcp_opt_len = 40, .payload = 200 }, false },
+    { "truncated-tcp", { .l3 = L3_IP4, .l4 = 6 }, false, 14 + 20 + 10 },
+    { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, 10 },
+};
+
+/* Start a backend listening on @path, with a fresh socketpair. */
+static void vhu_backend_start_at(VhuBackend *b, const char *path)
+{
+    const char *bin = g_getenv(BACKEND_ENV);
+    g_autofree char *cmd = NULL;
+    int lfd, sv[2];
+
+    b->sock_path = g_strdup(path);
+    lfd = qtest_socket_server(b->sock_path);
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+
+    cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd, sv[1]);
+    g_test_message("starting vhost-user backend: %s", cmd);
+    b->pid = fork();
+    g_assert_cmpint(b->pid, >=, 0);
+    if (b->pid == 0) {
+        /* So that tap-driver.pl's pipe sees our parent end. */
+        close(0);
+        close(1);
+        open("/dev/null", O_RDONLY);
+        open("/dev/null", O_WRONLY);
+        close(sv[0]);
+        execlp("/bin/sh", "sh", "-c", cmd, NULL);
+        _exit(1);
+    }
+    close(lfd);
+    close(sv[1]);
+    b->net = sv[0];
+}
+
+/*
+ * Start a backend on a fresh listening socket; returns the QEMU options
+ * that connect a device's netdev hs0 to it (@chr_opts: more options of
+ * its -chardev).
+ */
+static char *vhu_backend_start(VhuBackend *b, const char *chr_opts)
+{
+    g_autofree char *path = g_strdup_printf("%s/qtest-splithdr-vhu-%d."
+                                            "XXXXXX", g_get_tmp_dir(),
+                                            getpid());
+    int tmp = mkstemp(path);
+
+    g_assert_cmpint(tmp, >=, 0);
+    close(tmp);
+    unlink(path);
+    vhu_backend_start_at(b, path);
+    return g_strdup_printf(
+        " -object memory-backend-memfd,id=mem,size=256M,share=on"
+        " -M memory-backend=mem -m 256M"
+        " -chardev socket,id=chrvu,path=%s%s"
+        " -netdev vhost-user,id=hs0,chardev=chrvu ", b->sock_path, chr_opts);
+}
+
+/* SIGTERM ends the backend, cleanly; its QEMU must be gone already. */
+static void vhu_backend_stop(VhuBackend *b)
+{
+    int status;
+
+    kill(b->pid, SIGTERM);
+    g_assert_cmpint(waitpid(b->pid, &status, 0), ==, b->pid);
+    g_assert(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    close(b->net);
+    unlink(b->sock_path);
+    g_free(b->sock_path);
+}
+
+static void vhu_cleanup(void *opaque)
+{
+    VhuArg *a = opaque;
+
+    /* QEMU first, so that the backend sees its front-end go. */
+    qtest_kill_qemu(global_qtest);
+    qos_invalidate_command_line();
+    vhu_backend_stop(&a->b);
+    g_free(a);
+}
+
+static void *vhu_setup_with(GString *cmd_line, void *arg,
+                            const char *chr_opts)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+    g_autofree char *opts = vhu_backend_start(&a->b, chr_opts);
+
+    a->t.data = arg;
+    a->t.sv[0] = a->b.net;
+    g_string_append(cmd_line, opts);
+    g_test_queue_destroy(vhu_cleanup, a);
+    return a;
+}
+
+static void *vhu_setup(GString *cmd_line, void *arg)
+{
+    return vhu_setup_with(cmd_line, arg, "");
+}
+
+/* QEMU reconnects to the socket path when its backend went away. */
+static void *vhu_setup_reconnect(GString *cmd_line, void *arg)
+{
+    return vhu_setup_with(cmd_line, arg, ",reconnect-ms=100");
+}
+
+static void vhu_init(Rig *r, void *obj, QGuestAllocator *alloc, void *data)
+{
+    VhuArg *a = data;
+
+    rig_init(r, obj, alloc, a->t.sv[0]);
+    /* The backend announced the protocol feature: bit 58 passed. */
+    g_assert(r->vdev->features &
+             (1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER));
+}
+
+static size_t vhu_frame(const VhuCase *c, uint8_t *frame, size_t *hdr_len)
+{
+    size_t hdrs, len = rig_build_frame(&c->frame, frame, &hdrs);
+
+    *hdr_len = c->split ? hdrs : 0;
+    return c->truncate ? c->truncate : len;
+}
+
+/* Buffers a packet takes on a queue with a ring. */
+static int vhu_bufs(size_t len, size_t hdr_len)
+{
+    return len > hdr_len ? DIV_ROUND_UP(len - hdr_len, BUF_SIZE) : 1;
+}
+
+/*
+ * Every shape, one after another on one ring: slot k, seq k, the split
+ * or inline layout, the payload from offset 0 of the buffers.
+ */
+static void test_vhu_packets(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    for (k = 0; k < ARRAY_SIZE(vhu_cases); k++) {
+        size_t hdr_len, len = vhu_frame(&vhu_cases[k], frame, &hdr_len);
+
+        g_test_message("packet %u: %s", k, vhu_cases[k].name);
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
+    }
+}
+
+/* Feature negotiated, no SET: the classic mergeable layout. */
+static void test_vhu_classic(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    len = vhu_frame(&vhu_cases[1], frame, &hdr_len);       /* udp4 */
+    rig_expect_classic(&r, frame, len);
+    len = vhu_frame(&vhu_cases[10], frame, &hdr_len);      /* arp */
+    rig_expect_classic(&r, frame, len);
+}
+
+/*
+ * QEMU still validates SET; the backend refuses a SET while the queue
+ * holds buffers (the empty-queue rule is its own while it runs the
+ * queue), and the guest gets VIRTIO_NET_ERR either way.
+ */
+static void test_vhu_ctrl(void *obj, void *data, QGuestAllocator *alloc)
+{
+    uint64_t ring = QEMU_ALIGN_UP(guest_alloc(alloc, 128 * RX_QSIZE + 64),
+                                  64);
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    g_assert_cmpint(rig_set_raw(&r, 0, 100, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    g_assert_cmpint(rig_set_raw(&r, 1, 128, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    rig_post(&r, 1, BUF_SIZE);
+    g_assert_cmpint(rig_set_raw(&r, 0, 128, RX_QSIZE, 0xf, 0, ring), ==,
+                    VIRTIO_NET_ERR);
+    /* The queue is classic still, and empty after this packet: SET now. */
+    len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    {
+        UsedElem used;
+
+        rig_send(&r, frame, len);
+        rig_wait_used(&r, 1, &used);
+        g_assert_cmpint(used.len, ==, VHDR_LEN + len);
+    }
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS - 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+}
+
+/*
+ * stop/cont stops and starts the backend: QEMU fetches k after
+ * GET_VRING_BASE and pushes ring and k before SET_VRING_KICK, so the next
+ * packet goes on in slot k with seq k.
+ */
+static void test_vhu_stop_cont(void *obj, void *data,
+                               QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    QDict *rsp;
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 64, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    for (k = 0; k < 6; k++) {
+        if (k == 3) {
+            rsp = qmp("{'execute': 'stop'}");
+            qobject_unref(rsp);
+            rsp = qmp("{'execute': 'cont'}");
+            qobject_unref(rsp);
+        }
+        frame[hdr_len] = k;
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    g_assert_cmpint(rig_stat(&r, "slot"), ==, 3);
+}
+
+/* Transmit: the backend drops the virtio header and sends one record. */
+static void test_vhu_tx(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtQueue *txq;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    g_autofree uint8_t *got = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[2], frame, &hdr_len);
+    uint64_t addr;
+    uint32_t head, be;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    txq = r.net->queues[1];
+    addr = guest_alloc(alloc, VHDR_LEN + len);
+    rig_fill(&r, addr, VHDR_LEN, 0);
+    qtest_memwrite(r.qts, addr + VHDR_LEN, frame, len);
+    head = qvirtqueue_add(r.qts, txq, addr, VHDR_LEN + len, false, false);
+    qvirtqueue_kick(r.qts, r.vdev, txq, head);
+    qvirtio_wait_used_elem(r.qts, r.vdev, txq, head, NULL, TIMEOUT_US);
+
+    g_assert_cmpint(recv(r.sock, &be, sizeof(be), MSG_WAITALL), ==,
+                    sizeof(be));
+    g_assert_cmpint(ntohl(be), ==, len);
+    g_assert_cmpint(recv(r.sock, got, len, MSG_WAITALL), ==, len);
+    g_assert_cmpmem(got, len, frame, len);
+}
+
+/*
+ * Device reset clears the rings: QEMU forgets them and the next start
+ * tells the backend (SET_RING with ring_addr 0), so a driver that does
+ * not SET again gets the classic layout; one that does starts at k 0.
+ */
+static void test_vhu_reset(void *obj, void *data, QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 2, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+    rig_expect_packet(&r, 1, frame, len, hdr_len);
+
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_expect_classic(&r, frame, len);
+
+    rig_device_reset(&r);
+    rig_device_init(&r);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdr_len);
+}
+
+/*
+ * A receive buffer outside guest RAM: the backend finds it in no region
+ * of the memory table, delivers nothing and breaks the device, and lives
+ * on (the cleanup checks that SIGTERM still ends it with status 0).
+ */
+static void test_vhu_bad_buffer(void *obj, void *data,
+                                QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_write_desc(&r, 0, 1ull << 46, BUF_SIZE, VRING_DESC_F_WRITE, 0);
+    rig_avail(&r, 0);
+    rig_kick(&r, r.rxq);
+    rig_send(&r, frame, len);
+    rig_assert_no_used(&r);
+    rig_assert_filled(&r, r.ring, 128, 0xdd);
+}
+
+static void wait_migration(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+        const char *st = qdict_get_try_str(qdict_get_qdict(rsp, "return"),
+                                           "status");
+        bool done = st && (!strcmp(st, "completed") ||
+                           !strcmp(st, "failed"));
+
+        if (done) {
+            g_assert_cmpstr(st, ==, "completed");
+        }
+        qobject_unref(rsp);
+        if (done) {
+            return;
+        }
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        g_usleep(10000);
+    }
+}
+
+/*
+ * Migration to a fresh QEMU with a fresh backend: the source fetches k
+ * when it stops, the vmstate subsection carries ring and k, and the
+ * destination pushes both into its backend before the vrings start, so
+ * the first packet there lands in slot k with seq k.
+ */
+static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *pdev = container_of(((QVirtioNet *)obj)->vdev,
+                                          QVirtioPCIDevice, vdev);
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[2], frame, &hdr_len);
+    g_autofree char *path = g_strdup_printf("%s/splithdr-vhu-mig-XXXXXX",
+                                            g_get_tmp_dir());
+    g_autofree char *uri = NULL, *opts = NULL, *dest = NULL;
+    QTestState *src, *to;
+    VhuBackend b2;
+    QDict *rsp;
+    uint32_t k;
+    int fd;
+    Rig r;
+
+    fd = g_mkstemp(path);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+
+    vhu_init(&r, obj, alloc, data);
+    src = r.qts;
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 8, BUF_SIZE);
+    for (k = 0; k < 5; k++) {
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    rsp = qtest_qmp(src, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(src);
+
+    opts = vhu_backend_start(&b2, "");
+    dest = g_strdup_printf("%s %s -incoming defer",
+                           qos_get_current_command_line(), opts);
+    to = qtest_init(dest);
+    rsp = qtest_qmp(to, "{'execute': 'migrate-incoming', "
+                    "'arguments': {'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    wait_migration(to);
+    qtest_qmp_eventwait(to, "RESUME");
+
+    /* Drive the destination: same guest memory, same queue state. */
+    r.qts = to;
+    r.sock = b2.net;
+    pdev->pdev->bus->qts = to;
+    g_assert_cmpint(rig_stat(&r, "slot"), ==, 5);
+    frame[hdr_len] ^= 0xff;
+    rig_expect_packet(&r, 5, frame, len, hdr_len);
+    rig_expect_packet(&r, 6, frame, len, hdr_len);
+
+    pdev->pdev->bus->qts = src;
+    qtest_quit(to);
+    vhu_backend_stop(&b2);
+    unlink(path);
+}
+
+/*
+ * A backend replaced while the guest is stopped: QEMU fetched k when it
+ * stopped the old one, reconnects to the new one on the same socket path
+ * and, at cont, pushes ring and k into it: slot k, seq k go on.
+ */
+static void test_vhu_reconnect(void *obj, void *data,
+                               QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    g_autofree char *path = g_strdup(a->b.sock_path);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[3], frame, &hdr_len);
+    QDict *rsp;
+    uint32_t k;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 8, BUF_SIZE);
+    for (k = 0; k < 3; k++) {
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+    rsp = qmp("{'execute': 'stop'}");
+    qobject_unref(rsp);
+
+    vhu_backend_stop(&a->b);
+    vhu_backend_start_at(&a->b, path);
+    r.sock = a->b.net;
+    /* The new backend hears from QEMU once it reconnected. */
+    qtest_qmp_eventwait(r.qts, "NETDEV_VHOST_USER_CONNECTED");
+
+    rsp = qmp("{'execute': 'cont'}");
+    qobject_unref(rsp);
+    frame[hdr_len] ^= 0xff;
+    rig_expect_packet(&r, 3, frame, len, hdr_len);
+    rig_expect_packet(&r, 4, frame, len, hdr_len);
+}
+
+/*
+ * The backend's life without a guest: one process serves one QEMU after
+ * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
+ * is connected and while it waits for its first front-end, and
+ * --socket-path's socket goes with it.
+ */
+static void test_vhu_lifecycle(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("splithdr-vhu-XXXXXX", NULL);
+    g_autofree char *path = g_strdup_printf("%s/sock", dir);
+    g_autofree char *opts = NULL;
+    VhuBackend b;
+    pid_t pid;
+    int i, status;
+
+    opts = vhu_backend_start(&b, "");
+    for (i = 0; i < 3; i++) {
+        g_autofree char *args = g_strdup_printf("-M pc %s", opts);
+        QTestState *qts = qtest_init(args);
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-status'}");
+
+        g_assert(qdict_haskey(rsp, "return"));
+        qobject_unref(rsp);
+        if (i == 2) {
+            vhu_backend_stop(&b);       /* under the connected QEMU */
+        }
+        qtest_quit(qts);
+    }
+
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        execl(g_getenv(BACKEND_ENV), "vhost-user-net-split",
+              "--socket-path", path, "--net-connect", path, NULL);
+        _exit(1);
+    }
+    waitpid(pid, &status, 0);
+    g_assert(WIFEXITED(status));        /* nothing listens at --net-connect */
+    g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+
+    b.sock_path = g_strdup_printf("%s/net", dir);
+    b.net = qtest_socket_server(b.sock_path);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        execl(g_getenv(BACKEND_ENV), "vhost-user-net-split",
+              "--socket-path", path, "--net-connect", b.sock_path, NULL);
+        _exit(1);
+    }
+    while (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_usleep(10000);
+    }
+    b.pid = pid;
+    vhu_backend_stop(&b);
+    g_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+    rmdir(dir);
+}
+
+static void register_vhu_tests(void)
+{
+    QOSGraphTestOptions opts = {
+        .before = vhu_setup,
+        .edge.extra_device_opts = "split-hdr=on,id=vnet0",
+    };
+
+    if (!g_getenv(BACKEND_ENV)) {
+        g_test_message(BACKEND_ENV " not set: skipping the split-hdr "
+                       "vhost-user tests");
+        return;
+    }
+    qtest_add_func("split-hdr/vhost-user/lifecycle", test_vhu_lifecycle);
+    qos_add_test("split-hdr/vhost-user/packets", "virtio-net",
+                 test_vhu_packets, &opts);
+    qos_add_test("split-hdr/vhost-user/classic", "virtio-net",
+                 test_vhu_classic, &opts);
+    qos_add_test("split-hdr/vhost-user/ctrl", "virtio-net",
+                 test_vhu_ctrl, &opts);
+    qos_add_test("split-hdr/vhost-user/stop-cont", "virtio-net",
+                 test_vhu_stop_cont, &opts);
+    qos_add_test("split-hdr/vhost-user/tx", "virtio-net", test_vhu_tx,
+                 &opts);
+    qos_add_test("split-hdr/vhost-user/device-reset", "virtio-net",
+                 test_vhu_reset, &opts);
+    qos_add_test("split-hdr/vhost-user/migrate", "virtio-net",
+                 test_vhu_migrate, &opts);
+    opts.before = vhu_setup_reconnect;
+    qos_add_test("split-hdr/vhost-user/reconnect", "virtio-net",
+                 test_vhu_reconnect, &opts);
+    opts.before = vhu_setup;
+    qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
+                 test_vhu_bad_buffer, &opts);
+}
+
+libqos_init(register_vhu_tests);
