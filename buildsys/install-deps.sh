@@ -8,6 +8,8 @@
 # dwarves (pahole), libssl-dev and ethtool are for the guest side
 # (guest/linux/): BTF of the out-of-tree virtio_net module, a static
 # tcp_mmap with SHA256, and an ethtool binary copied into the guest.
+# libelf-dev (objtool) and bc build the KASAN guest kernel
+# (guest/linux/build-kasan-kernel.sh, make guest-kasan).
 #
 # QEMU 10.0.2 wants meson >= 1.5, which bookworm has only in
 # bookworm-backports; its source package also lives there.  We add that
@@ -19,7 +21,7 @@ PKGS="build-essential gcc-multilib git pkg-config ninja-build python3 python3-ve
 python3-pycotap flex bison dpkg-dev ca-certificates xz-utils bzip2 cpio
 libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev zlib1g-dev
 libfdt-dev seabios ipxe-qemu busybox-static valgrind ccache
-clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool"
+clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool libelf-dev bc"
 BPO_PKGS="meson"
 
 missing=""
