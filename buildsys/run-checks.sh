@@ -41,6 +41,10 @@
 #                compared, rx resize under traffic, the device's test
 #                faults, and (root only, else a skip) a multiqueue tap
 #                receiver with RSS, hash report and GSO frames
+#   e2e-kasan    the receiver on a KASAN kernel with the patched driver
+#                built in (build/guest-kasan): a positive control (lkdtm's
+#                slab overflow must be reported), then zerocopy and the
+#                three test faults; any KASAN report fails
 #   checkpatch   the guest driver series (guest/linux/patches) through the
 #                kernel's checkpatch.pl --strict, one test per patch
 # Each qtest path, each guest boot, each e2e case and each patch count as
@@ -57,7 +61,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BUILD" ] || { echo "usage: $0 --build BUILD" >&2; exit 2; }
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on vhost-user-valgrind sanitize tools fuzz qemu-fuzz guest e2e checkpatch)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(qos qos-split-on vhost-user-valgrind sanitize tools fuzz qemu-fuzz guest e2e e2e-kasan checkpatch)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 QB=$BUILD/qemu/build
@@ -406,6 +410,50 @@ run_e2e() {
         "$((skipped - s0)) skipped in $((SECONDS - t0)) s"
 }
 
+# The receiver on the KASAN kernel (make guest-kasan: build/guest-kasan,
+# allnoconfig + guest/linux/kasan.config, the patched virtio_net built in;
+# e2e puts --vnet-args on its command line as virtio_net.NAME=VAL).  The
+# test faults drive the driver's error paths (drop, count, reset the
+# queue, count what the reset threw away, set the ring again) under
+# KASAN, and e2e fails on any KASAN report, oops, BUG, WARNING or call
+# trace on the receiver's console.  First a positive control: lkdtm
+# writes past a kmalloc()ed object at boot, and KASAN must report it.
+run_e2e_kasan() {
+    local p0=$passed f0=$failed t0=$SECONDS img=$BUILD/guest-kasan
+    local log=$LOGS/e2e-kasan-control.log con=$LOGS/e2e-kasan-control.console
+    local k=(--rx-image "$img" --driver split -z -i --pace 16000000 --size 64M)
+    local fault=split-hdr=on,x-split-hdr-fault-interval=500,x-split-hdr-fault
+    echo "run-checks: e2e-kasan, the receiver on a KASAN kernel (a boot and 4 cases, ~1.5 min)"
+    if [ ! -s "$img/vmlinuz" ] || [ ! -s "$img/initramfs.gz" ]; then
+        failed=$((failed + 1))
+        failures+=("e2e-kasan: no $img (make guest-kasan)")
+        echo "run-checks: e2e-kasan: FAIL: no $img (make guest-kasan)"
+        return
+    fi
+    "$SRC/guest/run-guest.sh" --qemu "$QEMU" --image "$img" --job netcheck \
+        --timeout 120 --log "$con" \
+        --append 'loglevel=5 lkdtm.cpoint_name=DIRECT lkdtm.cpoint_type=SLAB_LINEAR_OVERFLOW' \
+        > "$log" 2>&1
+    if tr -d '\r' < "$con" |
+        grep -a 'BUG: KASAN: slab-out-of-bounds in lkdtm_SLAB_LINEAR_OVERFLOW' > /dev/null; then
+        passed=$((passed + 1))
+        echo "run-checks: e2e kasan-control: KASAN reported lkdtm's slab overflow"
+    else
+        failed=$((failed + 1))
+        failures+=("e2e kasan-control: no KASAN report of lkdtm's slab overflow in $con")
+        echo "run-checks: e2e kasan-control: FAIL: no KASAN report of lkdtm's slab overflow ($(tail -n 1 "$log"))"
+    fi
+    e2e_case kasan-split "${k[@]}" --min-mmap 99.9 --check-counters \
+        --expect-data-split on
+    e2e_case kasan-fault-seq "${k[@]}" --rx-props "$fault=seq" \
+        --check-counters --expect-data-split on
+    e2e_case kasan-fault-hdr-len "${k[@]}" --rx-props "$fault=hdr-len" \
+        --check-counters --expect-data-split on
+    e2e_case kasan-fault-flag-no-ring "${k[@]}" --vnet-args split_hdr_proto=0 \
+        --rx-props "$fault=flag-no-ring" --check-counters --expect-data-split off
+    echo "run-checks: e2e-kasan: $((passed - p0)) passed, $((failed - f0)) failed in $((SECONDS - t0)) s"
+}
+
 run_checkpatch() {
     local log=$LOGS/checkpatch.log p f
     echo "run-checks: checkpatch --strict on guest/linux/patches"
@@ -435,6 +483,7 @@ for s in "${SUITES[@]}"; do
     qemu-fuzz) run_qemu_fuzz ;;
     guest) run_guest ;;
     e2e) run_e2e ;;
+    e2e-kasan) run_e2e_kasan ;;
     checkpatch) run_checkpatch ;;
     *) echo "run-checks: no suite $s" >&2; exit 2 ;;
     esac

@@ -15,7 +15,13 @@
 #                       IPv6: a TCP MSS of 4096 with timestamps)
 #   --driver stock|split   the receiver's virtio_net (default stock; the
 #                       sender always runs the stock driver)
-#   --vnet-args A=1,B=2    insmod parameters of the receiver's virtio_net
+#   --vnet-args A=1,B=2    parameters of the receiver's virtio_net: insmod's
+#                       (guest.vnet_args=) and, for a kernel that has the
+#                       driver built in, virtio_net.A=1 on its command line
+#   --rx-image DIR      the receiver boots DIR's vmlinuz and initramfs.gz
+#                       instead of --image's, e.g. build/guest-kasan
+#                       (guest/build-kasan-image.sh: KASAN kernel, patched
+#                       virtio_net built in, so --driver does not matter)
 #   --zerocopy | -z     receiver maps the data (tcp_mmap -s -z)
 #   --integrity | --no-integrity   SHA256 of the data (tcp_mmap -i) checked
 #                       by the receiver (default on; it costs CPU, so
@@ -99,7 +105,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-QEMU='' IMAGE='' FAMILY=4 MTU='' DRIVER=stock VNET_ARGS='' ZC=0 INTEG=1
+QEMU='' IMAGE='' RX_IMAGE='' FAMILY=4 MTU='' DRIVER=stock VNET_ARGS='' ZC=0 INTEG=1
 SIZE=256M RX_PROPS=split-hdr=on RX_DEVICE='' TX_PROPS=split-hdr=off NET=stream
 PACE=''
 SMP=1 TIMEOUT=300 MIN_MMAP='' RESULT='' LOGDIR='' RX_APPEND='' TX_APPEND=''
@@ -112,6 +118,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --qemu) QEMU=$2; shift 2 ;;
     --image) IMAGE=$2; shift 2 ;;
+    --rx-image) RX_IMAGE=$2; shift 2 ;;
     --family) FAMILY=$2; shift 2 ;;
     --mtu) MTU=$2; shift 2 ;;
     --driver) DRIVER=$2; shift 2 ;;
@@ -150,6 +157,10 @@ done
 [ -x "$QEMU" ] || die "'$QEMU' is not executable (make build)"
 QEMU=$(cd "$(dirname "$QEMU")" && pwd)/${QEMU##*/}
 IMAGE=$(cd "$IMAGE" 2>/dev/null && pwd) || die "no image folder '$IMAGE' (make guest)"
+RX_IMAGE=$(cd "${RX_IMAGE:-$IMAGE}" 2>/dev/null && pwd) || die "no --rx-image folder '$RX_IMAGE'"
+for f in vmlinuz initramfs.gz; do
+    [ -s "$RX_IMAGE/$f" ] || die "no $RX_IMAGE/$f"
+done
 case $FAMILY in 4|6) ;; *) die "--family must be 4 or 6" ;; esac
 case $DRIVER in stock|split) ;; *) die "--driver must be stock or split" ;; esac
 case $NET in stream|tap) ;; *) die "--net must be stream or tap" ;; esac
@@ -258,7 +269,7 @@ common="guest.mtu=$MTU guest.tcp_mmap_size=$BYTES guest.e2e_timeout=$TIMEOUT"
 # complaints) reach the console, not only errors as with 'quiet'.
 # guest.e2e_ctl: the receiver's second serial port, on which the harness
 # says when it has read the device's counters.
-RX_CMD="loglevel=5 guest.driver=$DRIVER ${VNET_ARGS:+guest.vnet_args=$VNET_ARGS }guest.ip=$RX_IP/24 guest.ip6=$RX_IP6/64 $common guest.tcp_mmap_args=$rargs guest.e2e_ctl=/dev/ttyS1"
+RX_CMD="loglevel=5 guest.driver=$DRIVER ${VNET_ARGS:+guest.vnet_args=$VNET_ARGS $(echo "$VNET_ARGS" | tr , '\n' | sed 's/^/virtio_net./' | tr '\n' ' ')}guest.ip=$RX_IP/24 guest.ip6=$RX_IP6/64 $common guest.tcp_mmap_args=$rargs guest.e2e_ctl=/dev/ttyS1"
 [ "$RX_QUEUES" -gt 1 ] && RX_CMD="$RX_CMD guest.rx_combined=$RX_QUEUES"
 [ -n "$RX_ETHTOOL" ] && RX_CMD="$RX_CMD guest.rx_ethtool=$(echo "$RX_ETHTOOL" | sed 's/ *; */;/g' | tr ' ' ,)"
 [ -n "$RESIZE" ] && RX_CMD="$RX_CMD guest.rx_resize=$RESIZE guest.rx_resize_after=$RESIZE_AFTER"
@@ -268,6 +279,7 @@ TX_CMD="guest.driver=stock guest.ip=$TX_IP/24 guest.ip6=$TX_IP6/64 $common guest
 desc="IPv$FAMILY, MTU $MTU, $NET link$([ "$RX_QUEUES" -gt 1 ] && echo ", $RX_QUEUES receive queues"), receiver driver $DRIVER${VNET_ARGS:+ ($VNET_ARGS)}, zerocopy $([ $ZC = 1 ] && echo on || echo off), SHA256 $([ $INTEG = 1 ] && echo on || echo off), $BYTES bytes${PACE:+, sender paced at $PACE B/s}${RESIZE:+, rx resize to $RESIZE}"
 echo "e2e: tcp_mmap, $desc"
 echo "e2e: receiver -device $RX_DEVICE"
+[ "$RX_IMAGE" = "$IMAGE" ] || echo "e2e: receiver image $RX_IMAGE"
 echo "e2e: sender   -device $TX_DEVICE"
 
 # --- boot both ---------------------------------------------------------------------
@@ -279,7 +291,7 @@ CTL=$TMP/rx-ctl.sock
 START=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) $START" | awk '{printf "%.1f", $1 - $2}'; }
 QMP=$TMP/rx.qmp
-"$HERE/run-guest.sh" --qemu "$RX_QEMU" --image "$IMAGE" --job tcp-mmap-server \
+"$HERE/run-guest.sh" --qemu "$RX_QEMU" --image "$RX_IMAGE" --job tcp-mmap-server \
     --timeout $((TIMEOUT + 30)) --netdev "$RX_NETDEV" --device "$RX_DEVICE" \
     --extra-args "-smp $SMP -chardev socket,id=e2ectl,path=$CTL,server=on,wait=off -serial chardev:e2ectl $QEMU_ARGS" \
     --append "$RX_CMD" --log "$LOGDIR/rx-console.log" \
