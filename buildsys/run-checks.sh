@@ -169,19 +169,22 @@ run_vhost_user_valgrind() {
 run_sanitize() {
     local log=$LOGS/sanitize.log qb=$BUILD/qemu/build-sanitize
     local -a args=() paths=()
+    local backend=$qb/contrib/vhost-user-net-split/vhost-user-net-split
+    # The split-hdr/vhost-user tests exist only when their backend is
+    # named, and then start that (sanitized) backend.
     mapfile -t paths < <(cd "$qb" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-        ./tests/qtest/qos-test -l | grep -E '/virtio-net')
+        SPLITHDR_VHOST_USER_NET_BINARY=$backend \
+        ./tests/qtest/qos-test -l | grep -E '/virtio-net|/split-hdr/')
     for p in "${paths[@]}"; do
         args+=(-p "$p")
     done
     echo "run-checks: ${#paths[@]} virtio-net and split-hdr qtests under ASan+UBSan"
     # Leaks are not what this run looks for (qtest and glib keep some on
     # exit); out-of-bounds accesses and undefined behaviour are.
-    # The split-hdr/vhost-user tests start the sanitized backend, which
-    # reports into the same log.
+    # The backend reports into the same log.
     (cd "$qb" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1 \
-        SPLITHDR_VHOST_USER_NET_BINARY=$qb/contrib/vhost-user-net-split/vhost-user-net-split \
+        SPLITHDR_VHOST_USER_NET_BINARY=$backend \
         QTEST_QEMU_BINARY=./qemu-system-x86_64 timeout 2400 \
         ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
     count_tap sanitize "$log"

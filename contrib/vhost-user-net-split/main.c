@@ -71,7 +71,8 @@ typedef struct VuNetSplit {
     size_t rx_len;
     bool rx_waiting;                    /* head record waits for buffers */
 
-    uint8_t slot[VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX];
+    /* Aligned: the virtio header is built in place at offset 4. */
+    uint8_t slot[VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX] QEMU_ALIGNED(8);
     uint8_t txbuf[4 + VNS_MAX_FRAME];   /* one record to send */
     VuVirtqElement *elems[VNS_MAX_CHAIN];
     size_t lens[VNS_MAX_CHAIN];
