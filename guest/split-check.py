@@ -176,7 +176,7 @@ def compare(d, g, before=None):
         check(bi + gi == inline_sum(q),
               f"queue {i}: {what} inline_packets == device inline-* sum {inline_sum(q)}")
         post = gs + gi
-        check(q["slot"] == post % 2**32,
+        check(q["k"] == post % 2**32,
               f"queue {i}: device k {q['slot']} == guest split + inline {post}"
               + (" since restore" if before else ""))
         for k in ("slot_errors", "split_resets", "drops"):
@@ -218,7 +218,7 @@ def case_xdp(dev):
         fail(f"qom-get split-hdr-stats: {err}")
         return
     show(d)
-    check(all(not q["enabled"] and q["slot"] == 0 for q in d),
+    check(all(not q["enabled"] and q["k"] == 0 for q in d),
           "split_hdr=0: no queue has a ring, k = 0")
     check(d[0]["split"] >= 1,
           f"queue 0 split {d[0]['split']} >= 1 while the first load had its ring")
@@ -238,7 +238,7 @@ def case_suspend(dev):
     check(q["enabled"], "queue 0 has a ring again after restore")
     before = (int(pre["rx0_split_packets"]), int(pre["rx0_inline_packets"]))
     compare(d, g, before)
-    check(q["slot"] < delivered(q),
+    check(q["k"] < delivered(q),
           f"k {q['slot']} restarted: < {delivered(q)} delivered with a ring in all")
     check(all(q["fault-injected"] == 0 for q in d), "no fault injected")
 
@@ -249,7 +249,7 @@ def case_rmmod(dev):
         fail(f"qom-get split-hdr-stats: {err}")
         return
     show(d)
-    check(all(not q["enabled"] and q["slot"] == 0 for q in d),
+    check(all(not q["enabled"] and q["k"] == 0 for q in d),
           "after rmmod no queue has a ring, k = 0 (device reset)")
     check(d[0]["split"] >= 2,
           f"queue 0 split {d[0]['split']} >= 2 (both loads split packets)")

@@ -35,6 +35,7 @@
 #include "hw/virtio/virtio-net.h"
 #include "hw/virtio/virtio-net-splithdr.h"
 #include "net_rx_pkt.h"
+#include "virtio-net-rx.h"
 #include "virtio-net-splithdr-policy.h"
 #include "trace.h"
 
@@ -45,7 +46,7 @@ typedef struct VirtIONetSplitHdrRing {
     uint32_t num_slots;
     uint32_t proto_mask;
     /* k: packets delivered since SET, mod 2^32; picks slot and seq. */
-    uint32_t next;
+    uint32_t k;
 
     /*
      * x-split-hdr-fault: packets of the queue the fault applies to since k
@@ -218,7 +219,7 @@ static void splithdr_get_stats(Object *obj, Visitor *v, const char *name,
 
         qdict_put_int(q, "queue", i);
         qdict_put_bool(q, "enabled", ring->ring_addr != 0);
-        qdict_put_int(q, "slot", ring->next);
+        qdict_put_int(q, "k", ring->k);
         for (r = 0; r < SPLITHDR_VERDICT__MAX; r++) {
             qdict_put_int(q, splithdr_verdict_name(r), ring->verdicts[r]);
         }
@@ -281,10 +282,10 @@ static void splithdr_ring_clear(VirtIONetSplitHdr *s, uint32_t rq)
 
     if (ring->ring_addr) {
         s->nr_active--;
-        trace_virtio_net_splithdr_clear(rq, ring->next);
+        trace_virtio_net_splithdr_clear(rq, ring->k);
     }
     ring->ring_addr = 0;
-    ring->next = 0;
+    ring->k = 0;
     ring->fault_count = 0;
 }
 
@@ -479,7 +480,7 @@ bool virtio_net_splithdr_get_ring(VirtIONet *n, uint32_t rq,
         set->proto_mask = ring->proto_mask;
         set->ring_addr = ring->ring_addr;
     }
-    *k = ring->next;
+    *k = ring->k;
     return true;
 }
 
@@ -488,7 +489,7 @@ void virtio_net_splithdr_set_k(VirtIONet *n, uint32_t rq, uint32_t k)
 {
     if (n->splithdr && rq < n->splithdr->nr_rings &&
         n->splithdr->rings[rq].ring_addr) {
-        n->splithdr->rings[rq].next = k;
+        n->splithdr->rings[rq].k = k;
     }
 }
 
@@ -627,7 +628,7 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     } while (offset < flen);
 
     /* The slot: prefix, virtio header, and the headers when split. */
-    stw_le_p(s->slot, ring->next);
+    stw_le_p(s->slot, ring->k);
     stw_le_p(s->slot + 2, 0);
     vhdr->hdr.num_buffers = cpu_to_le16(i);
     if (verdict == SPLITHDR_SPLIT) {
@@ -642,14 +643,14 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
         fault = fault_counts && splithdr_fault_due(s, ring);
     }
     if (fault && s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ) {
-        stw_le_p(s->slot, ring->next + 1);
+        stw_le_p(s->slot, ring->k + 1);
     } else if (fault) {
         /* More than the slot holds after the prefix and the header. */
         vhdr->hdr.hdr_len = cpu_to_le16(ring->slot_size);
     }
     slot_len = SPLITHDR_SLOT_HDR_OFF + vhdr_len + hdr_len;
     slot_addr = ring->ring_addr +
-                (hwaddr)(ring->next & (ring->num_slots - 1)) * ring->slot_size;
+                (hwaddr)(ring->k & (ring->num_slots - 1)) * ring->slot_size;
     /* Before the used entry: the driver owns the slot from there on. */
     if (dma_memory_write(vdev->dma_as, slot_addr, s->slot, slot_len,
                          MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
@@ -666,7 +667,7 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     virtqueue_flush(vq, i);
     virtio_notify(vdev, vq);
 
-    trace_virtio_net_splithdr_rx(nc->queue_index, ring->next,
+    trace_virtio_net_splithdr_rx(nc->queue_index, ring->k,
                                  splithdr_verdict_name(verdict), hdr_len,
                                  flen - hdr_len, i);
     ring->verdicts[verdict]++;
@@ -675,7 +676,7 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     if (fault_counts) {
         splithdr_fault_count(s, nc->queue_index, fault);
     }
-    ring->next++;
+    ring->k++;
     return size;
 
 err:
@@ -745,7 +746,7 @@ static const VMStateDescription vmstate_splithdr_ring = {
         VMSTATE_UINT32(slot_size, VirtIONetSplitHdrRing),
         VMSTATE_UINT32(num_slots, VirtIONetSplitHdrRing),
         VMSTATE_UINT32(proto_mask, VirtIONetSplitHdrRing),
-        VMSTATE_UINT32(next, VirtIONetSplitHdrRing),
+        VMSTATE_UINT32(k, VirtIONetSplitHdrRing),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -108,16 +108,4 @@ void virtio_net_splithdr_set_k(VirtIONet *n, uint32_t rq, uint32_t k);
 /* Subsection of the device's vmstate, sent only when a ring is set. */
 extern const VMStateDescription vmstate_virtio_net_splithdr;
 
-/*
- * Receive helpers of hw/net/virtio-net.c, shared with the split path so
- * that filtering, steering and the virtio header stay the same code.
- */
-int virtio_net_process_rss(NetClientState *nc, const uint8_t *buf,
-                           size_t size, struct virtio_net_hdr_v1_hash *hdr);
-bool virtio_net_can_receive(NetClientState *nc);
-int virtio_net_has_buffers(VirtIONetQueue *q, int bufsize);
-int virtio_net_receive_filter(VirtIONet *n, const uint8_t *buf, int size);
-void virtio_net_receive_header(VirtIONet *n, const struct iovec *iov,
-                               int iov_cnt, const void *buf, size_t size);
-
 #endif

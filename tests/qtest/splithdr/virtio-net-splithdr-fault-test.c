@@ -94,7 +94,7 @@ static void test_fault_seq(void *obj, void *data, QGuestAllocator *alloc)
         expect_packet(&r, k, frame, len, hdrs, fault ? k + 1 : k, hdrs);
         g_assert_cmpint(rig_stat(&r, "fault-injected"), ==, (k + 1) / every);
     }
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, total);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, total);
     g_assert_cmpint(rig_stat(&r, "fault-injected"), ==, total / every);
 
     /* Every buffer is used, the queue is empty: a new ring, a new count. */
@@ -105,7 +105,7 @@ static void test_fault_seq(void *obj, void *data, QGuestAllocator *alloc)
                       k == every - 1 ? k + 1 : k, hdrs);
     }
     g_assert_cmpint(rig_stat(&r, "fault-injected"), ==, total / every + 1);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, every);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, every);
 }
 
 /*
@@ -138,7 +138,7 @@ static void test_fault_hdr_len(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(split, ==, 2 * every);
     g_assert_cmpint(rig_stat(&r, "split"), ==, split);
     g_assert_cmpint(rig_stat(&r, "fault-injected"), ==, 2);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 4 * every);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 4 * every);
 }
 
 /*

@@ -99,7 +99,7 @@ static void test_ring_leaves_ram(void *obj, void *data,
     rig_post(&r, 1, BUF_SIZE);
     frame[hdrs] = 1;
     rig_expect_packet(&r, 1, frame, len, hdrs);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 2);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 2);
 
     /* Nothing was written where the refused rings would have been. */
     rig_assert_filled(&r, bad[0], VGA_HOLE - bad[0], 0x5a);
@@ -218,7 +218,7 @@ static void test_set_under_traffic(void *obj, void *data,
     rig_assert_filled(&r, ring + FLOW_TOTAL * SLOT,
                       RING_LEN - FLOW_TOTAL * SLOT, 0xdd);
     rig_assert_filled(&r, other, RING_LEN, 0x5a);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, FLOW_TOTAL);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, FLOW_TOTAL);
 }
 
 /* ---- Data buffers of 1 and 7 bytes --------------------------------------- */
@@ -387,7 +387,7 @@ static void test_bad_buffer(void *obj, void *data, QGuestAllocator *alloc)
     for (i = c->second ? 1 : 0; i < 4; i++) {
         rig_assert_filled(&r, r.bufs[i], BUF_SIZE, 0xee);
     }
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 0);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
     g_assert_cmpint(rig_stat(&r, "split"), ==, 0);
 
     /* Broken until reset: more traffic changes nothing. */
@@ -580,7 +580,7 @@ static void test_memory_removed(void *obj, void *data, QGuestAllocator *alloc)
     }
     rig_wait_status(&r, VIRTIO_CONFIG_S_NEEDS_RESET);
     rig_assert_no_used(&r);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, ring_in_dimm ? 1 : 2);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, ring_in_dimm ? 1 : 2);
     if (!ring_in_dimm) {
         rig_assert_filled(&r, r.ring + 2 * SLOT, SLOT, 0xdd);
     }

@@ -129,7 +129,7 @@ static void test_truncate(void *obj, void *data, QGuestAllocator *alloc)
             }
         }
     }
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, k);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, k);
     g_assert_cmpint(k, ==, 2 * flen);
 }
 

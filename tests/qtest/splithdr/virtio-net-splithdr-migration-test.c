@@ -139,13 +139,13 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
     r.sock = sv[0];
     pdev->pdev->bus->qts = to;
     g_assert_cmpint(rig_stat(&r, "enabled"), ==, 1);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, PACKETS_BEFORE);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, PACKETS_BEFORE);
     /* Three buffers posted on the source are still there; add one. */
     rig_post(&r, 1, BUF_SIZE);
     frame[hdrs] ^= 0xff;
     rig_expect_packet(&r, PACKETS_BEFORE, frame, len, hdrs);
     rig_expect_packet(&r, PACKETS_BEFORE + 1, frame, len, hdrs);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, PACKETS_BEFORE + 2);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, PACKETS_BEFORE + 2);
     /* The source's slots are the destination's: slot 0 still packet 0. */
     frame[hdrs] ^= 0xff;
     rig_check_slot(&r, 0, frame, hdrs, 1);

@@ -71,7 +71,7 @@ static void reset_under_traffic(Rig *r, ResetKind kind)
         rig_queue_reset(r);
     }
     g_assert_cmpint(rig_stat(r, "enabled"), ==, 0);
-    g_assert_cmpint(rig_stat(r, "slot"), ==, 0);
+    g_assert_cmpint(rig_stat(r, "k"), ==, 0);
     rig_send_batch(r, frames + FIRST, lens + FIRST, DURING);
     if (kind == RESET_DEVICE) {
         rig_device_init(r);
@@ -110,7 +110,7 @@ static void reset_under_traffic(Rig *r, ResetKind kind)
         k++;
     } while (j < TOTAL - 1);
     rig_assert_no_used(r);
-    g_assert_cmpint(rig_stat(r, "slot"), ==, TOTAL - first);
+    g_assert_cmpint(rig_stat(r, "k"), ==, TOTAL - first);
     qtest_memread(r->qts, old, now, RING_LEN);
     g_assert_cmpmem(now, RING_LEN, snap, RING_LEN);
     /* Slots past the delivered packets were never written at all. */

@@ -170,7 +170,7 @@ static void test_soak(void *obj, void *data, QGuestAllocator *alloc)
         rig_post_fast(&r, BATCH);
     }
 
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, total);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, total);
     g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, hdr_bytes);
     g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==, payload_bytes);
     {

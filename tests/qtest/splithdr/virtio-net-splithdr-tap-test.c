@@ -306,7 +306,7 @@ static void test_hash_report(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(rig_stat(&r, "split"), ==, 2);
     g_assert_cmpint(rig_stat(&r, "inline-not-tcp-udp"), ==, 1);
     g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, hdrs[0] + hdrs[1]);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, NF);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, NF);
     rig_assert_no_used(&r);
 }
 
@@ -392,7 +392,7 @@ static void test_gso_tcp4(void *obj, void *data, QGuestAllocator *alloc)
     rig_check_data(&r, used, n_split, frame + hdrs, len - hdrs, BUF_SIZE);
     rig_assert_no_used(&r);
     g_assert_cmpint(rig_stat(&r, "split"), ==, 1);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 1);
     g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, hdrs);
     g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==, len - hdrs);
 }
@@ -477,7 +477,7 @@ static void mq_check_stats(Rig *r, const uint32_t *k)
 
     for (q = 0; q < 2; q++) {
         g_assert_cmpint(rig_stat(&r[q], "enabled"), ==, 1);
-        g_assert_cmpint(rig_stat(&r[q], "slot"), ==, k[q]);
+        g_assert_cmpint(rig_stat(&r[q], "k"), ==, k[q]);
         g_assert_cmpint(rig_stat(&r[q], "split"), ==, k[q]);
     }
 }

@@ -158,7 +158,7 @@ static void test_case(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, c->split ? hdrs : 0);
     g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==,
                     len - (c->split ? hdrs : 0));
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 1);
 }
 
 /* Slot k mod num_slots, seq k mod 65536, across several wraps. */
@@ -185,7 +185,7 @@ static void test_slot_wrap(void *obj, void *data, QGuestAllocator *alloc)
         rig_check_slot(&r, k, frame, hdrs, 1);
         rig_check_data(&r, &used, 1, frame + hdrs, len - hdrs, BUF_SIZE);
     }
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 3 * RX_QSIZE + 7);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 3 * RX_QSIZE + 7);
 }
 
 /* Data buffers smaller than a page: filled completely, one after another. */
@@ -406,7 +406,7 @@ static void test_queue_reset(void *obj, void *data, QGuestAllocator *alloc)
                     offsetof(struct virtio_pci_modern_common_cfg,
                              queue_reset)), ==, 0);
     g_assert_cmpint(rig_stat(&r, "enabled"), ==, 0);
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 0);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
     qtest_writew(r.qts, r.rxq->avail + 2, 0);
     qtest_writew(r.qts, r.rxq->used + 2, 0);
     r.avail_idx = r.used_seen = 0;

@@ -305,7 +305,7 @@ static void test_vhu_stop_cont(void *obj, void *data,
         frame[hdr_len] = k;
         rig_expect_packet(&r, k, frame, len, hdr_len);
     }
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 3);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 3);
 }
 
 /* Transmit: the backend drops the virtio header and sends one record. */
@@ -463,7 +463,7 @@ static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
     r.qts = to;
     r.sock = b2.net;
     pdev->pdev->bus->qts = to;
-    g_assert_cmpint(rig_stat(&r, "slot"), ==, 5);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 5);
     frame[hdr_len] ^= 0xff;
     rig_expect_packet(&r, 5, frame, len, hdr_len);
     rig_expect_packet(&r, 6, frame, len, hdr_len);
