@@ -130,6 +130,13 @@ static const SplitCase split_cases[] = {
       "inline-malformed", .truncate = 14 + 30 },
     { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, "inline-malformed",
       .truncate = 10 },
+    /* Promiscuous mode lets runts (< 18 bytes) in: malformed, any type. */
+    { "runt-arp", { .l3 = L3_ARP, .payload = 28 }, false,
+      "inline-malformed", .truncate = 16 },
+    { "runt-ip4", { .l3 = L3_IP4, .l4 = 17 }, false, "inline-malformed",
+      .truncate = 17 },
+    { "short-arp", { .l3 = L3_ARP, .payload = 28 }, false, "inline-not-ip",
+      .truncate = 18 },
 };
 
 /* One packet of one shape: split or inline as the spec says. */
