@@ -506,6 +506,49 @@ static void test_runt_filtered(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
+ * Only k restarts, with SET and queue reset; the other counters are
+ * cumulative, as the spec's Observability section says.
+ */
+static void test_counters_cumulative(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    FrameSpec udp = { .l3 = L3_IP4, .l4 = 17, .payload = 100 };
+    FrameSpec arp = { .l3 = L3_ARP, .payload = 28 };
+    uint8_t frame[256], frame_arp[256];
+    size_t hdrs, len, len_arp, h;
+    Rig r;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    len = rig_build_frame(&udp, frame, &hdrs);
+    len_arp = rig_build_frame(&arp, frame_arp, &h);
+
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    /* The queue is empty: SET again, k restarts at 0. */
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame_arp, len_arp, 0);
+
+    rig_queue_reset(&r);
+    rig_queue_enable(&r);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "split"), ==, 2);
+    g_assert_cmpint(rig_stat(&r, "inline-not-ip"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, 2 * hdrs);
+    g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==,
+                    2 * (len - hdrs) + len_arp);
+}
+
+/*
  * Two pc-dimms side by side, so that their memory regions meet at
  * STRADDLE_EDGE, and a ring across the edge: slot 1 has its first 64
  * bytes in one region and the rest in the other.  The device takes the
@@ -654,6 +697,8 @@ static void register_splithdr_tests(void)
     qos_add_test("split-hdr/waits-for-buffers", "virtio-net",
                  test_waits_for_buffers, &opts);
 
+    qos_add_test("split-hdr/counters-cumulative", "virtio-net",
+                 test_counters_cumulative, &opts);
     opts.before = straddle_setup;
     qos_add_test("split-hdr/slot-straddles-dimms", "virtio-net",
                  test_slot_straddles, &opts);
