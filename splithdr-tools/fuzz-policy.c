@@ -15,12 +15,59 @@
  * buffers filled completely, one after another) and checks that slot and
  * buffers put together give back the frame.  Built with ASan and UBSan,
  * it also proves that no frame makes the policy read out of bounds.
+ * Two differential checks: the verdict agrees with the hash type RSS
+ * takes from the same parse, and it does not change with the bytes that
+ * follow the frame in memory.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/iov.h"
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "virtio-net-splithdr-policy.h"
+
+/*
+ * RSS (virtio_net_get_hash_type()) hashes a packet as TCP or UDP when the
+ * parse has IPv4 or IPv6 and l4proto TCP or UDP, as IP when it has only
+ * the IP header.  A split packet must be one RSS hashes as that L4
+ * protocol, and a packet RSS hashes as TCP or UDP is not "not IP", "not
+ * TCP/UDP" or a fragment to the split decision.
+ */
+static void check_rss_agrees(const SplitHdrParse *p, SplitHdrVerdict v)
+{
+    bool ip = p->hasip4 || p->hasip6;
+    bool rss_l4 = ip && (p->l4proto == ETH_L4_HDR_PROTO_TCP ||
+                         p->l4proto == ETH_L4_HDR_PROTO_UDP);
+
+    if (v == SPLITHDR_SPLIT) {
+        assert(rss_l4);
+        assert((p->l4proto == ETH_L4_HDR_PROTO_TCP) ==
+               (p->ip_proto == IP_PROTO_TCP));
+    }
+    if (rss_l4) {
+        assert(v != SPLITHDR_INLINE_NOT_IP &&
+               v != SPLITHDR_INLINE_NOT_TCP_UDP &&
+               v != SPLITHDR_INLINE_FRAGMENT);
+    }
+    if (!ip) {
+        assert(v == SPLITHDR_INLINE_NOT_IP || v == SPLITHDR_INLINE_MALFORMED);
+    }
+}
+
+/* The same frame followed by 64 bytes of @fill: the same decision. */
+static void check_ignores_tail(const uint8_t *frame, size_t len,
+                               uint32_t mask, size_t room, uint8_t fill,
+                               SplitHdrVerdict v, size_t hdr_len)
+{
+    g_autofree uint8_t *buf = g_malloc(len + 64);
+    SplitHdrParse p = { 0 };
+    size_t h = 0;
+
+    memcpy(buf, frame, len);
+    memset(buf + len, fill, 64);
+    splithdr_parse(buf, len, &p);
+    assert(splithdr_classify(buf, len, &p, mask, room, &h) == v);
+    assert(v != SPLITHDR_SPLIT || h == hdr_len);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,6 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         hdr_len = 0;
     }
+    check_rss_agrees(&p, v);
+    check_ignores_tail(frame, len, mask, room, 0x00, v, hdr_len);
+    check_ignores_tail(frame, len, mask, room, 0xff, v, hdr_len);
 
     /* Placement: headers to the slot, payload over the buffers. */
     memcpy(slot + VIRTIO_NET_SPLIT_HDR_PREFIX_LEN + vhdr, frame, hdr_len);

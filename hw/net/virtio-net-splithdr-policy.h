@@ -28,14 +28,19 @@ typedef enum SplitHdrVerdict {
     SPLITHDR_VERDICT__MAX,
 } SplitHdrVerdict;
 
-/* What QEMU's parser found, with offsets relative to the frame. */
+/*
+ * What QEMU's parser (eth_get_protocols()) found, offsets relative to the
+ * frame.  This is the only parse of a frame: the policy reads header
+ * fields only at these offsets, and never walks a header chain itself.
+ */
 typedef struct SplitHdrParse {
-    bool hasip4;
-    bool hasip6;
-    bool fragment;
+    bool hasip4;                  /* an IPv4 header of 20 bytes, version 4 */
+    bool hasip6;                  /* an IPv6 header of 40 bytes */
+    bool fragment;                /* MF or offset set, or a fragment header */
     uint8_t ip_proto;             /* IPv4 protocol / IPv6 last next header */
     EthL4HdrProto l4proto;        /* INVALID when the L4 header is cut */
-    size_t l4off;
+    size_t l3off;                 /* end of the L2 header */
+    size_t l4off;                 /* end of the IP header chain */
 } SplitHdrParse;
 
 /* Name of a verdict, as used by the QMP counters ("split", "inline-..."). */

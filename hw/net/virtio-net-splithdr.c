@@ -500,7 +500,9 @@ static void splithdr_parse_from_rx_pkt(struct NetRxPkt *pkt, size_t off,
                                        SplitHdrParse *p)
 {
     net_rx_pkt_get_protocols(pkt, &p->hasip4, &p->hasip6, &p->l4proto);
+    p->l3off = net_rx_pkt_get_l3_hdr_offset(pkt) - off;
     p->l4off = net_rx_pkt_get_l4_hdr_offset(pkt) - off;
+    p->fragment = false;
     if (p->hasip4) {
         eth_ip4_hdr_info *ip4 = net_rx_pkt_get_ip4_info(pkt);
 

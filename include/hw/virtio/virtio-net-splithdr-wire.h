@@ -12,6 +12,15 @@
 #ifndef HW_VIRTIO_VIRTIO_NET_SPLITHDR_WIRE_H
 #define HW_VIRTIO_VIRTIO_NET_SPLITHDR_WIRE_H
 
+/*
+ * Little-endian fields, in the virtio spec's notation.  To the compiler
+ * they are plain integers (QEMU imports Linux's __le16 as uint16_t too):
+ * read them with le16_to_cpu() and friends.
+ */
+typedef uint16_t le16;
+typedef uint32_t le32;
+typedef uint64_t le64;
+
 /* Feature bit; requires VERSION_1, CTRL_VQ and MRG_RXBUF. */
 #define VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER 58
 
@@ -37,23 +46,23 @@
 #define VIRTIO_NET_SPLIT_HDR_RING_ALIGN 64
 
 /*
- * VIRTIO_NET_CTRL_SPLIT_HDR_SET payload, 24 bytes, all fields
- * little-endian.  ring_addr == 0 turns the queue's ring off; slot_size,
- * num_slots and proto_mask are then ignored, reserved must still be 0.
+ * VIRTIO_NET_CTRL_SPLIT_HDR_SET payload, 24 bytes.  ring_addr == 0 turns
+ * the queue's ring off; slot_size, num_slots and proto_mask are then
+ * ignored, reserved must still be 0.
  */
 struct virtio_net_split_hdr_set {
-    uint16_t rq_index;      /* receive queue: 0 for receiveq1, ... */
-    uint16_t slot_size;     /* power of two, 64..4096 */
-    uint32_t num_slots;     /* power of two, >= queue size, <= 32768 */
-    uint32_t proto_mask;    /* VIRTIO_NET_SPLIT_HDR_PROTO_* */
-    uint32_t reserved;      /* must be zero */
-    uint64_t ring_addr;     /* guest DMA address of slot 0 */
+    le16 rq_index;          /* receive queue: 0 for receiveq1, ... */
+    le16 slot_size;         /* power of two, 64..4096 */
+    le32 num_slots;         /* power of two, >= queue size, <= 32768 */
+    le32 proto_mask;        /* VIRTIO_NET_SPLIT_HDR_PROTO_* */
+    le32 reserved;          /* must be zero */
+    le64 ring_addr;         /* guest DMA address of slot 0 */
 };
 
 /* Every slot starts with this prefix, then the virtio_net_hdr. */
 struct virtio_net_split_hdr_slot_prefix {
-    uint16_t seq;           /* little-endian: packet number mod 65536 */
-    uint16_t reserved;      /* written as zero */
+    le16 seq;               /* packet number k mod 65536 */
+    le16 reserved;          /* written as zero */
 };
 
 #define VIRTIO_NET_SPLIT_HDR_PREFIX_LEN 4
@@ -67,7 +76,10 @@ struct virtio_net_split_hdr_slot_prefix {
  */
 #define VHOST_USER_PROTOCOL_F_NET_SPLIT_HDR 40
 
-/* Payload struct virtio_net_split_hdr_set, native byte order; REPLY_ACK. */
+/*
+ * Payload: the layout of struct virtio_net_split_hdr_set, but in native
+ * byte order like every vhost-user message; REPLY_ACK.
+ */
 #define VHOST_USER_NET_SPLIT_HDR_SET_RING 1000
 /* Payload struct vhost_user_net_split_hdr_state; the reply carries k. */
 #define VHOST_USER_NET_SPLIT_HDR_GET_STATE 1001

@@ -23,6 +23,12 @@
 #define SLOT 256
 #define ROOM (SLOT - PREFIX - VHDR_LEN)
 #define MAX_FRAME 65535
+#define RSS_HASH_TYPES (VIRTIO_NET_RSS_HASH_TYPE_IPv4 | \
+                        VIRTIO_NET_RSS_HASH_TYPE_TCPv4 | \
+                        VIRTIO_NET_RSS_HASH_TYPE_UDPv4 | \
+                        VIRTIO_NET_RSS_HASH_TYPE_IPv6 | \
+                        VIRTIO_NET_RSS_HASH_TYPE_TCPv6 | \
+                        VIRTIO_NET_RSS_HASH_TYPE_UDPv6)
 
 /* Post buffers for one packet, send it, check memory and its counter. */
 static void deliver(Rig *r, uint32_t *k, const uint8_t *frame, size_t len,
@@ -364,9 +370,10 @@ static size_t plen_zero_tcp(uint8_t *f, size_t *hdr_len)
 }
 
 /*
- * AH (51) is not in the spec's walk: it ends it and is the L4 protocol.
- * Its length counts 4-byte units, so a parser that steps over it as an
- * extension header lands in the wrong place.
+ * AH (51) counts its length in 4-byte units minus 2 (RFC 4302): a parser
+ * that takes it as (len + 1) * 8 like the other extension headers lands
+ * in the wrong place.  The spec's walk steps over it, so TCP behind it is
+ * split with AH in the slot, and RSS hashes the same TCP header.
  */
 static size_t ah(uint8_t *f, uint8_t ah_len, size_t *hdr_len)
 {
@@ -379,9 +386,11 @@ static size_t ah(uint8_t *f, uint8_t ah_len, size_t *hdr_len)
     len += real;
     memset(f + len, 0, 20);
     f[len + 12] = 5 << 4;
-    len += 20 + 16;
+    len += 20;
+    *hdr_len = len;
+    memset(f + len, 0x3c, 16);
+    len += 16;
     rig_put16(f + 14 + 4, len - 14 - 40);
-    *hdr_len = 0;
     return len;
 }
 
@@ -395,16 +404,52 @@ static size_t ah_long(uint8_t *f, size_t *hdr_len)
     return ah(f, 40, hdr_len);
 }
 
+/* Hop-by-hop, AH (248 bytes), destination options, TCP. */
 static size_t hbh_then_ah(uint8_t *f, size_t *hdr_len)
 {
     size_t hdrs, len = ip6_chain(f, 1, 0, 8, 51, 0, -1, &hdrs);
     size_t real = (60 + 2) * 4;
 
-    memset(f + len, 0, real + 20);
+    memset(f + len, 0, real + 8 + 20);
     f[len] = 60;                  /* AH next header: destination options */
     f[len + 1] = 60;
-    len += real + 20;
+    len += real;
+    f[len] = 6;                   /* destination options, 8 bytes: TCP */
+    len += 8;
+    f[len + 12] = 5 << 4;
+    len += 20;
+    *hdr_len = len;
+    memset(f + len, 0xc3, 10);
+    len += 10;
     rig_put16(f + 14 + 4, len - 14 - 40);
+    return len;
+}
+
+/*
+ * The fragment header is 8 bytes whatever its second byte holds: that
+ * byte is reserved (RFC 8200 4.5), not a length.
+ */
+static size_t frag_reserved(uint8_t *f, size_t *hdr_len)
+{
+    size_t hdrs, len = ip6_chain(f, 1, 44, 8, 17, 0, -1, &hdrs);
+
+    f[14 + 40 + 1] = 0xff;
+    memset(f + len, 0, 8 + 32);
+    rig_put16(f + len + 4, 8 + 32);
+    len += 8 + 32;
+    rig_put16(f + 14 + 4, len - 14 - 40);
+    *hdr_len = 0;
+    return len;
+}
+
+/*
+ * A Mobility header (RFC 6275) is an extension header whose next header
+ * should be No Next Header (59): nothing to split, as RSS sees it too.
+ */
+static size_t mobility(uint8_t *f, size_t *hdr_len)
+{
+    size_t hdrs, len = ip6_chain(f, 1, 135, 16, 59, 24, -1, &hdrs);
+
     *hdr_len = 0;
     return len;
 }
@@ -479,9 +524,11 @@ static const LieCase lie_cases[] = {
     { "ip6-chain-past-plen", chain_past_plen, "inline-malformed" },
     { "ip6-chain-endless", chain_endless, "inline-malformed" },
     { "ip6-plen-0-tcp", plen_zero_tcp, "inline-malformed" },
-    { "ip6-ah", ah_short, "inline-not-tcp-udp" },
-    { "ip6-ah-long", ah_long, "inline-not-tcp-udp" },
-    { "ip6-hbh-ah-dstopt", hbh_then_ah, "inline-not-tcp-udp" },
+    { "ip6-ah", ah_short, "split" },
+    { "ip6-ah-long", ah_long, "split", 512 },
+    { "ip6-hbh-ah-dstopt", hbh_then_ah, "split", 512 },
+    { "ip6-fragment-reserved", frag_reserved, "inline-fragment" },
+    { "ip6-mobility", mobility, "inline-not-tcp-udp" },
     { "ip6-esp", esp, "inline-not-tcp-udp" },
     { "ip6-no-next-header", no_next_header, "inline-not-tcp-udp" },
     { "ip6-fragment-deep", frag_deep_in_chain, "inline-fragment" },
@@ -490,8 +537,9 @@ static const LieCase lie_cases[] = {
     { "64k-padding", big_padded, "split" },
 };
 
-static void test_lie(void *obj, void *data, QGuestAllocator *alloc)
+static void lie_run(void *obj, void *data, QGuestAllocator *alloc, bool rss)
 {
+    static const uint16_t table[1] = { 0 };
     TestArg *t = data;
     const LieCase *c = t->data;
     g_autofree uint8_t *frame = g_malloc0(MAX_FRAME + 4096);
@@ -500,6 +548,12 @@ static void test_lie(void *obj, void *data, QGuestAllocator *alloc)
     Rig r;
 
     rig_init(&r, obj, alloc, t->sv[0]);
+    if (rss) {
+        g_assert(r.vdev->features & (1ull << VIRTIO_NET_F_RSS));
+        g_assert_cmpint(rig_rss_config(&r, VIRTIO_NET_CTRL_MQ_RSS_CONFIG,
+                                       RSS_HASH_TYPES, table, 1, 1), ==,
+                        VIRTIO_NET_OK);
+    }
     rig_set_ring(&r, c->slot_size ? c->slot_size : SLOT, RX_QSIZE,
                  VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
     len = c->build(frame, &hdr_len);
@@ -507,6 +561,21 @@ static void test_lie(void *obj, void *data, QGuestAllocator *alloc)
     deliver(&r, &k, frame, len, hdr_len, c->counter);
     g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, hdr_len);
     g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==, len - hdr_len);
+}
+
+static void test_lie(void *obj, void *data, QGuestAllocator *alloc)
+{
+    lie_run(obj, data, alloc, false);
+}
+
+/*
+ * The same packets with RSS on: the device parses each frame for RSS,
+ * and the split decision takes that parse (NetRxPkt) instead of parsing
+ * again.  The verdict must not change.
+ */
+static void test_lie_rss(void *obj, void *data, QGuestAllocator *alloc)
+{
+    lie_run(obj, data, alloc, true);
 }
 
 static void register_hostile_pkt_tests(void)
@@ -530,6 +599,14 @@ static void register_hostile_pkt_tests(void)
 
         opts.arg = (void *)&lie_cases[i];
         qos_add_test(name, "virtio-net", test_lie, &opts);
+    }
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,rss=on";
+    for (i = 0; i < ARRAY_SIZE(lie_cases); i++) {
+        g_autofree char *name = g_strdup_printf(
+            "split-hdr/hostile-pkt-rss/%s", lie_cases[i].name);
+
+        opts.arg = (void *)&lie_cases[i];
+        qos_add_test(name, "virtio-net", test_lie_rss, &opts);
     }
 }
 

@@ -36,7 +36,7 @@ typedef struct SplitCase {
     const char *counter;       /* QMP counter expected to count it */
     uint32_t slot_size;        /* 0: 128 */
     uint32_t mask;             /* 0: all protocols */
-    size_t truncate;           /* send only this many bytes (0: all) */
+    size_t truncate;           /* send this many bytes (0: all; more pads) */
     void (*corrupt)(uint8_t *frame, size_t hdrs); /* lie in a header field */
 } SplitCase;
 
@@ -88,6 +88,11 @@ static const SplitCase split_cases[] = {
       .payload = 300 }, true, "split" },
     { "zero-payload", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12 },
       true, "split" },
+    /* Padding to the Ethernet minimum (60) is payload: used length 6. */
+    { "pure-ack-padded", { .l3 = L3_IP4, .l4 = 6 }, true, "split",
+      .truncate = 60 },
+    { "udp4-empty-padded", { .l3 = L3_IP4, .l4 = 17 }, true, "split",
+      .truncate = 60 },
     { "multi-buffer-64k", { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
       .payload = 65535 - 14 - 20 - 32 }, true, "split" },
     { "arp", { .l3 = L3_ARP, .payload = 28 }, false, "inline-not-ip" },
@@ -130,6 +135,13 @@ static const SplitCase split_cases[] = {
       "inline-malformed", .truncate = 14 + 30 },
     { "runt", { .l3 = L3_IP4, .l4 = 6 }, false, "inline-malformed",
       .truncate = 10 },
+    /* Promiscuous mode lets runts (< 18 bytes) in: malformed, any type. */
+    { "runt-arp", { .l3 = L3_ARP, .payload = 28 }, false,
+      "inline-malformed", .truncate = 16 },
+    { "runt-ip4", { .l3 = L3_IP4, .l4 = 17 }, false, "inline-malformed",
+      .truncate = 17 },
+    { "short-arp", { .l3 = L3_ARP, .payload = 28 }, false, "inline-not-ip",
+      .truncate = 18 },
 };
 
 /* One packet of one shape: split or inline as the spec says. */
@@ -493,6 +505,94 @@ static void test_runt_filtered(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(rig_stat(&r, "inline-malformed"), ==, 0);
 }
 
+/*
+ * Only k restarts, with SET and queue reset; the other counters are
+ * cumulative, as the spec's Observability section says.
+ */
+static void test_counters_cumulative(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    FrameSpec udp = { .l3 = L3_IP4, .l4 = 17, .payload = 100 };
+    FrameSpec arp = { .l3 = L3_ARP, .payload = 28 };
+    uint8_t frame[256], frame_arp[256];
+    size_t hdrs, len, len_arp, h;
+    Rig r;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    len = rig_build_frame(&udp, frame, &hdrs);
+    len_arp = rig_build_frame(&arp, frame_arp, &h);
+
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    /* The queue is empty: SET again, k restarts at 0. */
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame_arp, len_arp, 0);
+
+    rig_queue_reset(&r);
+    rig_queue_enable(&r);
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 0);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    g_assert_cmpint(rig_stat(&r, "k"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "split"), ==, 2);
+    g_assert_cmpint(rig_stat(&r, "inline-not-ip"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "header-bytes"), ==, 2 * hdrs);
+    g_assert_cmpint(rig_stat(&r, "payload-bytes"), ==,
+                    2 * (len - hdrs) + len_arp);
+}
+
+/*
+ * Two pc-dimms side by side, so that their memory regions meet at
+ * STRADDLE_EDGE, and a ring across the edge: slot 1 has its first 64
+ * bytes in one region and the rest in the other.  The device takes the
+ * ring at SET and writes that slot whole, as any other.
+ */
+#define STRADDLE_DIMM 0x100000000ull
+#define STRADDLE_DIMM_SIZE 0x200000ull
+#define STRADDLE_EDGE (STRADDLE_DIMM + STRADDLE_DIMM_SIZE)
+
+static void *straddle_setup(GString *cmd_line, void *arg)
+{
+    g_string_append_printf(cmd_line,
+                           " -m 128M,slots=2,maxmem=512M"
+                           " -object memory-backend-ram,id=sdm0,size=2M"
+                           " -device pc-dimm,id=sd0,memdev=sdm0,addr=%llu"
+                           " -object memory-backend-ram,id=sdm1,size=2M"
+                           " -device pc-dimm,id=sd1,memdev=sdm1,addr=%llu ",
+                           STRADDLE_DIMM, STRADDLE_EDGE);
+    return rig_test_setup(cmd_line, arg);
+}
+
+static void test_slot_straddles(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    FrameSpec spec = { .l3 = L3_IP6, .l4 = 6, .tcp_opt_len = 12,
+                       .payload = 300 };
+    uint8_t frame[512];
+    size_t hdrs, len;
+    uint32_t k;
+    Rig r;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    rig_set_ring_at(&r, STRADDLE_EDGE - 128 - 64, 128, RX_QSIZE,
+                    VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    len = rig_build_frame(&spec, frame, &hdrs);
+    g_assert_cmpint(PREFIX + VHDR_LEN + hdrs, >, 64);
+    for (k = 0; k < 3; k++) {
+        frame[hdrs] = k;
+        rig_post(&r, 1, BUF_SIZE);
+        rig_expect_packet(&r, k, frame, len, hdrs);
+    }
+    g_assert_cmpint(rig_stat(&r, "split"), ==, 3);
+}
+
 /* split-hdr=off: the feature is not offered and SET is refused. */
 static void test_split_hdr_off(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -596,6 +696,13 @@ static void register_splithdr_tests(void)
                  test_runt_filtered, &opts);
     qos_add_test("split-hdr/waits-for-buffers", "virtio-net",
                  test_waits_for_buffers, &opts);
+
+    qos_add_test("split-hdr/counters-cumulative", "virtio-net",
+                 test_counters_cumulative, &opts);
+    opts.before = straddle_setup;
+    qos_add_test("split-hdr/slot-straddles-dimms", "virtio-net",
+                 test_slot_straddles, &opts);
+    opts.before = rig_test_setup;
 
     if (g_getenv("SPLITHDR_BENCH")) {
         for (i = 0; i < ARRAY_SIZE(bench_cases); i++) {
