@@ -102,6 +102,16 @@ ir_per_frame() {        # mode size
     awk -v n="$FRAMES" '/^(totals|summary):/ { print int($2 / n); exit }' "$out"
 }
 
+# Instructions per frame inside functions matching a regex (inclusive).
+ir_in() {              # mode size regex
+    callgrind_annotate --inclusive=yes --threshold=100 \
+        "$OUT/callgrind.$1.$2" 2>/dev/null |
+        awk -v n="$FRAMES" -v re="$3" '
+            { sub(/ \[[^]]*\]$/, "") }
+            $NF ~ re { gsub(",", "", $1); sum += $1 }
+            END { print int(sum / n) }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 
 declare -A IR
@@ -143,6 +153,23 @@ for mode in $MODES; do
     echo "$line" >> "$TSV"
 done
 echo "bench: ratios to the classic row of the same kind, this run; table in $TSV"
+
+# The two parts of a ring queue's receive that classic does not have: the
+# split decision (with RSS on, RSS's parse is reused: classify only) and
+# the slot write.
+echo "bench: of which splithdr_parse() + splithdr_classify()," \
+     "+ the slot write (dma_memory_write)"
+for mode in $MODES; do
+    case $mode in *classic) continue ;; esac
+    [ -n "${IR[$mode/64]:-}" ] || continue
+    printf '%-12s' "$mode"
+    for size in $SIZES; do
+        printf ' %16s' "$(ir_in "$mode" "$size" \
+            ':splithdr_(parse|classify|parse_from_rx_pkt)$') +$(ir_in \
+            "$mode" "$size" 'dma\\.h:(virtio_net_)?splithdr_')"
+    done
+    echo
+done
 
 # Debian's python3-matplotlib is for /usr/bin/python3, whatever PATH says.
 py=
