@@ -21,7 +21,8 @@ PKGS="build-essential gcc-multilib git pkg-config ninja-build python3 python3-ve
 python3-pycotap flex bison dpkg-dev ca-certificates xz-utils bzip2 cpio
 libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev zlib1g-dev
 libfdt-dev seabios ipxe-qemu busybox-static valgrind ccache
-clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool libelf-dev bc"
+clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool libelf-dev bc
+python3-matplotlib iproute2"
 BPO_PKGS="meson"
 
 missing=""

@@ -516,43 +516,159 @@ static void splithdr_parse_from_rx_pkt(struct NetRxPkt *pkt, size_t off,
     }
 }
 
-static void splithdr_discard(VirtQueue *vq, VirtQueueElement **elems,
-                             const size_t *lens, unsigned int n)
-{
-    unsigned int j;
+/* One packet on its way to a queue whose ring is set. */
+typedef struct SplitHdrPacket {
+    uint32_t rq;
+    VirtIONetSplitHdrRing *ring;
+    VirtIONetQueue *q;
+    const uint8_t *frame;         /* L2 on, after the peer's vnet header */
+    size_t flen;
+    SplitHdrVerdict verdict;
+    size_t hdr_len;               /* L2..L4 bytes into the slot; 0 inline */
+    VirtIONetRxBufs bufs;         /* data buffers holding the payload */
+} SplitHdrPacket;
 
-    for (j = 0; j < n; j++) {
-        virtqueue_detach_element(vq, elems[j], lens[j]);
-        g_free(elems[j]);
+/* Split or inline, and how many header bytes go into the slot. */
+static void splithdr_decide(VirtIONet *n, SplitHdrPacket *pkt,
+                            const SplitHdrParse *rss_parse)
+{
+    size_t room = pkt->ring->slot_size - SPLITHDR_SLOT_HDR_OFF -
+                  n->guest_hdr_len;
+    SplitHdrParse parse;
+
+    if (!rss_parse) {
+        splithdr_parse(pkt->frame, pkt->flen, &parse);
+        rss_parse = &parse;
+    }
+    pkt->verdict = splithdr_classify(pkt->frame, pkt->flen, rss_parse,
+                                     pkt->ring->proto_mask, room,
+                                     &pkt->hdr_len);
+    if (pkt->verdict != SPLITHDR_SPLIT) {
+        pkt->hdr_len = 0;
     }
 }
 
 /*
- * Deliver one packet on a queue whose ring is set: decide, take data
- * buffers and fill them with the payload, write the slot, then publish.
- * @hash: hash fields RSS computed, if any.
+ * Place the payload, from offset 0, into data buffers and the slot image
+ * (prefix, virtio header, and the headers when split) into s->slot.
+ * Returns the image's length, or 0 when no buffer was taken (@ret is then
+ * what receive returns).
+ */
+static size_t splithdr_place(VirtIONet *n, SplitHdrPacket *pkt,
+                             const uint8_t *buf, size_t size,
+                             const struct virtio_net_hdr_v1_hash *hash,
+                             ssize_t *ret)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    struct virtio_net_hdr_v1_hash *vhdr = (void *)(s->slot +
+                                                   SPLITHDR_SLOT_HDR_OFF);
+    struct iovec vhdr_iov = { .iov_base = vhdr, .iov_len = n->guest_hdr_len };
+
+    *ret = virtio_net_rx_fill(pkt->q, pkt->frame, pkt->flen, pkt->hdr_len,
+                              NULL, NULL, &pkt->bufs);
+    if (*ret) {
+        return 0;
+    }
+
+    stw_le_p(s->slot, pkt->ring->k);
+    stw_le_p(s->slot + 2, 0);
+    /* The virtio header: classic code, but into the slot image. */
+    virtio_net_receive_header(n, &vhdr_iov, 1, buf, size);
+    vhdr->hdr.num_buffers = cpu_to_le16(pkt->bufs.num);
+    /* Zero unless RSS populated them; past guest_hdr_len they are unused. */
+    vhdr->hash_value = cpu_to_le32(hash->hash_value);
+    vhdr->hash_report = cpu_to_le16(hash->hash_report);
+    vhdr->padding = 0;
+    if (pkt->verdict == SPLITHDR_SPLIT) {
+        vhdr->hdr.flags |= VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
+        vhdr->hdr.hdr_len = cpu_to_le16(pkt->hdr_len);
+        memcpy(s->slot + SPLITHDR_SLOT_HDR_OFF + n->guest_hdr_len,
+               pkt->frame, pkt->hdr_len);
+    }
+    return SPLITHDR_SLOT_HDR_OFF + n->guest_hdr_len + pkt->hdr_len;
+}
+
+/* x-split-hdr-fault seq or hdr-len: break the slot image if it is due. */
+static void splithdr_fault_slot(VirtIONetSplitHdr *s,
+                                const SplitHdrPacket *pkt, bool *counts,
+                                bool *injected)
+{
+    struct virtio_net_hdr *vhdr = (void *)(s->slot + SPLITHDR_SLOT_HDR_OFF);
+
+    *counts = s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ ||
+              (s->fault == VIRTIO_NET_SPLITHDR_FAULT_HDR_LEN &&
+               pkt->verdict == SPLITHDR_SPLIT);
+    *injected = *counts && splithdr_fault_due(s, pkt->ring);
+    if (*injected && s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ) {
+        stw_le_p(s->slot, pkt->ring->k + 1);
+    } else if (*injected) {
+        /* More than the slot holds after the prefix and the header. */
+        vhdr->hdr_len = cpu_to_le16(pkt->ring->slot_size);
+    }
+}
+
+/*
+ * Publish: the slot first, then the used entries, from which the driver
+ * owns the slot.  False, with nothing published, if the slot cannot be
+ * written.
+ */
+static bool splithdr_publish(VirtIONet *n, SplitHdrPacket *pkt,
+                             size_t slot_len)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(n);
+    VirtIONetSplitHdr *s = n->splithdr;
+    VirtIONetSplitHdrRing *ring = pkt->ring;
+    size_t payload_len = pkt->flen - pkt->hdr_len;
+    bool fault_counts = false, fault = false;
+    hwaddr slot_addr;
+
+    if (unlikely(s->fault)) {
+        splithdr_fault_slot(s, pkt, &fault_counts, &fault);
+    }
+    slot_addr = ring->ring_addr +
+                (hwaddr)(ring->k & (ring->num_slots - 1)) * ring->slot_size;
+    if (dma_memory_write(vdev->dma_as, slot_addr, s->slot, slot_len,
+                         MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+        virtio_error(vdev, "virtio-net split-hdr: slot at 0x%" HWADDR_PRIx
+                     " of queue %u is not writable", slot_addr, pkt->rq);
+        return false;
+    }
+    virtio_net_rx_publish(vdev, pkt->q, &pkt->bufs);
+
+    trace_virtio_net_splithdr_rx(pkt->rq, ring->k,
+                                 splithdr_verdict_name(pkt->verdict),
+                                 pkt->hdr_len, payload_len, pkt->bufs.num);
+    ring->verdicts[pkt->verdict]++;
+    ring->header_bytes += pkt->hdr_len;
+    ring->payload_bytes += payload_len;
+    if (fault_counts) {
+        splithdr_fault_count(s, pkt->rq, fault);
+    }
+    ring->k++;
+    return true;
+}
+
+/*
+ * Deliver one packet on a queue whose ring is set: decide, place, publish.
+ * @rss_parse: the parse RSS made, if any; @hash: the hash fields RSS
+ * computed.
  */
 static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
                                 const uint8_t *buf, size_t size,
                                 const SplitHdrParse *rss_parse,
                                 const struct virtio_net_hdr_v1_hash *hash)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(n);
     VirtIONetSplitHdr *s = n->splithdr;
-    VirtIONetSplitHdrRing *ring = &s->rings[nc->queue_index];
-    VirtQueue *vq = n->vqs[nc->queue_index].rx_vq;
-    const uint8_t *frame = buf + n->host_hdr_len;
-    size_t flen = size - n->host_hdr_len;
-    size_t vhdr_len = n->guest_hdr_len;
-    struct virtio_net_hdr_v1_hash *vhdr = (void *)(s->slot +
-                                                   SPLITHDR_SLOT_HDR_OFF);
-    struct iovec vhdr_iov = { .iov_base = vhdr, .iov_len = vhdr_len };
-    SplitHdrParse parse;
-    SplitHdrVerdict verdict;
-    size_t hdr_len = 0, offset, slot_len;
-    unsigned int i = 0;
-    hwaddr slot_addr;
-    bool fault_counts = false, fault = false;
+    SplitHdrPacket pkt = {
+        .rq = nc->queue_index,
+        .ring = &s->rings[nc->queue_index],
+        .q = &n->vqs[nc->queue_index],
+        .frame = buf + n->host_hdr_len,
+        .flen = size - n->host_hdr_len,
+        .bufs = { .elems = s->elems, .lens = s->lens },
+    };
+    size_t slot_len;
+    ssize_t ret;
 
     if (!virtio_net_can_receive(nc)) {
         return -1;
@@ -573,117 +689,20 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
         return size;
     }
 
-    if (rss_parse) {
-        parse = *rss_parse;
-    } else {
-        splithdr_parse(frame, flen, &parse);
-    }
-    verdict = splithdr_classify(frame, flen, &parse, ring->proto_mask,
-                                ring->slot_size - SPLITHDR_SLOT_HDR_OFF -
-                                vhdr_len, &hdr_len);
-    if (verdict != SPLITHDR_SPLIT) {
-        hdr_len = 0;
-    }
-
+    splithdr_decide(n, &pkt, rss_parse);
     /* A packet without payload still takes one buffer, used length 0. */
-    if (!virtio_net_has_buffers(&n->vqs[nc->queue_index],
-                                MAX(flen - hdr_len, 1))) {
+    if (!virtio_net_has_buffers(pkt.q, MAX(pkt.flen - pkt.hdr_len, 1))) {
         return 0;
     }
-
-    /* The virtio header: classic code, but into the slot image. */
-    memset(vhdr, 0, sizeof(*vhdr));
-    virtio_net_receive_header(n, &vhdr_iov, 1, buf, size);
-    if (n->rss_data.populate_hash) {
-        vhdr->hash_value = cpu_to_le32(hash->hash_value);
-        vhdr->hash_report = cpu_to_le16(hash->hash_report);
+    slot_len = splithdr_place(n, &pkt, buf, size, hash, &ret);
+    if (!slot_len) {
+        return ret;
     }
-
-    offset = hdr_len;
-    do {
-        VirtQueueElement *elem;
-
-        if (i == VIRTQUEUE_MAX_SIZE) {
-            virtio_error(vdev, "virtio-net split-hdr: buffer chain too long");
-            goto err;
-        }
-        elem = virtqueue_pop(vq, sizeof(VirtQueueElement));
-        if (!elem) {
-            /* A pop that just broke the device has said why already. */
-            if (i && !virtio_device_disabled(vdev)) {
-                virtio_error(vdev, "virtio-net split-hdr: queue %u ran dry "
-                             "after %u buffers", nc->queue_index, i);
-            }
-            goto err;
-        }
-        if (elem->in_num < 1) {
-            virtio_error(vdev, "virtio-net split-hdr: receive buffer "
-                         "without writable descriptors");
-            virtqueue_detach_element(vq, elem, 0);
-            g_free(elem);
-            goto err;
-        }
-        s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
-                                  frame + offset, flen - offset);
-        s->elems[i++] = elem;
-        offset += s->lens[i - 1];
-    } while (offset < flen);
-
-    /* The slot: prefix, virtio header, and the headers when split. */
-    stw_le_p(s->slot, ring->k);
-    stw_le_p(s->slot + 2, 0);
-    vhdr->hdr.num_buffers = cpu_to_le16(i);
-    if (verdict == SPLITHDR_SPLIT) {
-        vhdr->hdr.flags |= VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
-        vhdr->hdr.hdr_len = cpu_to_le16(hdr_len);
-        memcpy(s->slot + SPLITHDR_SLOT_HDR_OFF + vhdr_len, frame, hdr_len);
+    if (!splithdr_publish(n, &pkt, slot_len)) {
+        virtio_net_rx_discard(pkt.q, &pkt.bufs);
+        return -1;
     }
-    if (unlikely(s->fault)) {
-        fault_counts = s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ ||
-                       (s->fault == VIRTIO_NET_SPLITHDR_FAULT_HDR_LEN &&
-                        verdict == SPLITHDR_SPLIT);
-        fault = fault_counts && splithdr_fault_due(s, ring);
-    }
-    if (fault && s->fault == VIRTIO_NET_SPLITHDR_FAULT_SEQ) {
-        stw_le_p(s->slot, ring->k + 1);
-    } else if (fault) {
-        /* More than the slot holds after the prefix and the header. */
-        vhdr->hdr.hdr_len = cpu_to_le16(ring->slot_size);
-    }
-    slot_len = SPLITHDR_SLOT_HDR_OFF + vhdr_len + hdr_len;
-    slot_addr = ring->ring_addr +
-                (hwaddr)(ring->k & (ring->num_slots - 1)) * ring->slot_size;
-    /* Before the used entry: the driver owns the slot from there on. */
-    if (dma_memory_write(vdev->dma_as, slot_addr, s->slot, slot_len,
-                         MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
-        virtio_error(vdev, "virtio-net split-hdr: slot at 0x%" HWADDR_PRIx
-                     " of queue %u is not writable", slot_addr,
-                     nc->queue_index);
-        goto err;
-    }
-
-    for (offset = 0; offset < i; offset++) {
-        virtqueue_fill(vq, s->elems[offset], s->lens[offset], offset);
-        g_free(s->elems[offset]);
-    }
-    virtqueue_flush(vq, i);
-    virtio_notify(vdev, vq);
-
-    trace_virtio_net_splithdr_rx(nc->queue_index, ring->k,
-                                 splithdr_verdict_name(verdict), hdr_len,
-                                 flen - hdr_len, i);
-    ring->verdicts[verdict]++;
-    ring->header_bytes += hdr_len;
-    ring->payload_bytes += flen - hdr_len;
-    if (fault_counts) {
-        splithdr_fault_count(s, nc->queue_index, fault);
-    }
-    ring->k++;
     return size;
-
-err:
-    splithdr_discard(vq, s->elems, s->lens, i);
-    return -1;
 }
 
 bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,

@@ -11,6 +11,8 @@
  */
 
 #include "qemu/osdep.h"
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
 #include "qemu/iov.h"
@@ -612,25 +614,65 @@ static void test_split_hdr_off(void *obj, void *data, QGuestAllocator *alloc)
  * Benchmark driver, registered only with SPLITHDR_BENCH=1 in the
  * environment (bench/splithdr-bench.sh runs it with QEMU under callgrind):
  * SPLITHDR_BENCH_FRAMES frames of one size, buffers always posted ahead so
- * that each frame is received exactly once.
+ * that each frame is received exactly once.  TCP/IPv4 frames through the
+ * socket netdev, or, for the "tap" cases, through the tap interface named
+ * by SPLITHDR_BENCH_TAP (created by the script, so QEMU gets a peer with a
+ * vnet header) from an AF_PACKET socket.
  */
+typedef enum BenchMode {
+    BENCH_CLASSIC,             /* no ring */
+    BENCH_SPLIT,               /* ring set, TCPv4 split */
+    BENCH_INLINE,              /* ring set, TCPv4 left out of proto_mask */
+} BenchMode;
+
 typedef struct BenchCase {
     const char *name;
-    bool split;
-    size_t frame_len;
+    BenchMode mode;
+    bool rss;                  /* software RSS on: hash computed per frame */
+    bool tap;                  /* vnet-header peer */
 } BenchCase;
 
 static const BenchCase bench_cases[] = {
-    { "split/64", true, 64 }, { "classic/64", false, 64 },
-    { "split/1514", true, 1514 }, { "classic/1514", false, 1514 },
-    { "split/9014", true, 9014 }, { "classic/9014", false, 9014 },
-    { "split/65535", true, 65535 }, { "classic/65535", false, 65535 },
+    { "classic", BENCH_CLASSIC }, { "split", BENCH_SPLIT },
+    { "inline", BENCH_INLINE },
+    { "rss-classic", BENCH_CLASSIC, true }, { "rss-split", BENCH_SPLIT, true },
+    { "tap-classic", BENCH_CLASSIC, false, true },
+    { "tap-split", BENCH_SPLIT, false, true },
 };
+
+static const size_t bench_sizes[] = { 64, 1514, 9014, 65535 };
+
+typedef struct BenchArg {
+    const BenchCase *c;
+    size_t frame_len;
+} BenchArg;
+
+/* qos "before" hook of the tap cases: QEMU on the script's tap. */
+static void *bench_tap_setup(GString *cmd_line, void *arg)
+{
+    const char *ifname = g_getenv("SPLITHDR_BENCH_TAP");
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+    TestArg *t = g_new0(TestArg, 1);
+
+    g_string_append_printf(cmd_line, " -netdev tap,id=hs0,ifname=%s,"
+                           "script=no,downscript=no,vnet_hdr=on ", ifname);
+    /* Protocol 0: the socket only sends, it never queues what it sees. */
+    t->sv[0] = socket(AF_PACKET, SOCK_RAW, 0);
+    t->sv[1] = -1;
+    sll.sll_ifindex = if_nametoindex(ifname);
+    g_assert_cmpint(t->sv[0], >=, 0);
+    g_assert_cmpint(bind(t->sv[0], (struct sockaddr *)&sll, sizeof(sll)),
+                    ==, 0);
+    t->data = arg;
+    g_test_queue_destroy(rig_test_cleanup, t);
+    return t;
+}
 
 static void test_bench(void *obj, void *data, QGuestAllocator *alloc)
 {
+    static const uint16_t table;
     TestArg *t = data;
-    const BenchCase *b = t->data;
+    const BenchArg *b = t->data;
     const char *env = g_getenv("SPLITHDR_BENCH_FRAMES");
     int frames = env ? atoi(env) : 100, i, n;
     FrameSpec spec = { .l3 = L3_IP4, .l4 = 6 };
@@ -640,25 +682,76 @@ static void test_bench(void *obj, void *data, QGuestAllocator *alloc)
     Rig r;
 
     rig_init(&r, obj, alloc, t->sv[0]);
+    r.sock_dgram = b->c->tap;
     r.no_fill = true;
-    if (b->split) {
-        rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    if (b->c->rss) {
+        g_assert_cmpint(rig_rss_config(&r, VIRTIO_NET_CTRL_MQ_RSS_CONFIG,
+                                       VIRTIO_NET_RSS_HASH_TYPE_IPv4 |
+                                       VIRTIO_NET_RSS_HASH_TYPE_TCPv4,
+                                       &table, 1, 1), ==, VIRTIO_NET_OK);
+    }
+    if (b->c->mode != BENCH_CLASSIC) {
+        rig_set_ring(&r, 128, RX_QSIZE, b->c->mode == BENCH_SPLIT ?
+                     VIRTIO_NET_SPLIT_HDR_PROTO_ALL :
+                     VIRTIO_NET_SPLIT_HDR_PROTO_ALL &
+                     ~VIRTIO_NET_SPLIT_HDR_PROTO_TCPV4);
     }
     /* A 64-byte frame has no room for the timestamp option. */
     spec.tcp_opt_len = b->frame_len < 128 ? 0 : 12;
     spec.payload = b->frame_len - 14 - 20 - 20 - spec.tcp_opt_len;
     len = rig_build_frame(&spec, frame, &hdrs);
     g_assert_cmpint(len, ==, b->frame_len);
-    /* Buffers a frame takes: classic adds the 12-byte header in front. */
-    n = DIV_ROUND_UP(b->split ? len - hdrs : len + VHDR_LEN, BUF_SIZE);
+    /* Buffers a frame takes: classic adds the virtio header in front. */
+    switch (b->c->mode) {
+    case BENCH_CLASSIC:
+        n = DIV_ROUND_UP(len + r.vhdr_len, BUF_SIZE);
+        break;
+    case BENCH_SPLIT:
+        n = DIV_ROUND_UP(len - hdrs, BUF_SIZE);
+        break;
+    default:
+        n = DIV_ROUND_UP(len, BUF_SIZE);
+    }
     rig_post(&r, NUM_BUFS, BUF_SIZE);
     for (i = 0; i < frames; i++) {
         rig_send(&r, frame, len);
         rig_wait_used(&r, n, used);
         rig_post(&r, n, BUF_SIZE);
     }
-    if (b->split) {
+    if (b->c->mode == BENCH_SPLIT) {
         g_assert_cmpint(rig_stat(&r, "split"), ==, frames);
+    } else if (b->c->mode == BENCH_INLINE) {
+        g_assert_cmpint(rig_stat(&r, "inline-masked"), ==, frames);
+    }
+}
+
+static void register_bench(void)
+{
+    QOSGraphTestOptions opts = { 0 };
+    bool tap = g_getenv("SPLITHDR_BENCH_TAP") != NULL;
+    int c, i;
+
+    for (c = 0; c < ARRAY_SIZE(bench_cases); c++) {
+        const BenchCase *bc = &bench_cases[c];
+
+        if (bc->tap && !tap) {
+            continue;
+        }
+        opts.before = bc->tap ? bench_tap_setup : rig_test_setup;
+        opts.edge.extra_device_opts = bc->rss ? "split-hdr=on,id=vnet0,rss=on"
+                                              : "split-hdr=on,id=vnet0";
+        for (i = 0; i < ARRAY_SIZE(bench_sizes); i++) {
+            BenchArg *arg = g_new(BenchArg, 1);
+            g_autofree char *name = g_strdup_printf("split-hdr/bench/%s/%zu",
+                                                    bc->name,
+                                                    bench_sizes[i]);
+
+            /* Lives as long as the test registry: never freed. */
+            arg->c = bc;
+            arg->frame_len = bench_sizes[i];
+            opts.arg = arg;
+            qos_add_test(name, "virtio-net", test_bench, &opts);
+        }
     }
 }
 
@@ -705,14 +798,7 @@ static void register_splithdr_tests(void)
     opts.before = rig_test_setup;
 
     if (g_getenv("SPLITHDR_BENCH")) {
-        for (i = 0; i < ARRAY_SIZE(bench_cases); i++) {
-            g_autofree char *name = g_strdup_printf("split-hdr/bench/%s",
-                                                    bench_cases[i].name);
-
-            opts.arg = (void *)&bench_cases[i];
-            qos_add_test(name, "virtio-net", test_bench, &opts);
-        }
-        opts.arg = NULL;
+        register_bench();
     }
 
     opts.edge.extra_device_opts = "split-hdr=off,id=vnet0";
