@@ -81,7 +81,7 @@ bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
  * @hdr is a vnet-header peer's struct virtio_net_hdr, about to be copied
  * to the guest.  The split flag is the device's to set, and only on a
  * packet it split: whatever the peer put there goes (spec section
- * "Packet layout").
+ * "Inline packet").
  */
 static inline void virtio_net_splithdr_peer_hdr(VirtIONet *n, void *hdr)
 {
