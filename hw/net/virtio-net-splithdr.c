@@ -22,8 +22,7 @@
 #include "qapi/error.h"
 #include "qapi/util.h"
 #include "qapi/visitor.h"
-#include "qobject/qdict.h"
-#include "qobject/qlist.h"
+#include "qapi/qapi-visit-virtio-net-split-hdr.h"
 #include "qom/object.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
@@ -61,11 +60,29 @@ typedef struct VirtIONetSplitHdrRing {
     uint64_t faults_injected;
 } VirtIONetSplitHdrRing;
 
+/*
+ * A ring as the migration stream carries it.  Loaded apart from the live
+ * rings, which change only once every ring of the stream checks out.
+ */
+typedef struct VirtIONetSplitHdrRingState {
+    uint64_t ring_addr;
+    uint32_t slot_size;
+    uint32_t num_slots;
+    uint32_t proto_mask;
+    uint32_t k;
+} VirtIONetSplitHdrRingState;
+
 struct VirtIONetSplitHdr {
     VirtIONet *n;
     uint32_t nr_rings;            /* max_queue_pairs */
     uint32_t nr_active;           /* rings with ring_addr != 0 */
     VirtIONetSplitHdrRing *rings;
+    VirtIONetSplitHdrRingState *mig;  /* nr_rings, for the vmstate only */
+    /*
+     * A migration stream set rings, and the virtio device's post_load has
+     * yet to check them against the features the stream negotiated.
+     */
+    bool loaded_rings;
     VirtIONetSplitHdrFault fault;   /* NONE but in tests */
     uint32_t fault_interval;
 
@@ -80,14 +97,30 @@ struct VirtIONetSplitHdr {
 
 #define SPLITHDR_SLOT_HDR_OFF VIRTIO_NET_SPLIT_HDR_PREFIX_LEN
 
+/*
+ * What @features lack for header rings to work, or NULL: the feature and
+ * its dependencies (spec section "Feature bit").
+ */
+static const char *splithdr_features_missing(uint64_t features)
+{
+    if (!virtio_has_feature(features, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
+        return "VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER";
+    }
+    if (!virtio_has_feature(features, VIRTIO_F_VERSION_1)) {
+        return "VIRTIO_F_VERSION_1";
+    }
+    if (!virtio_has_feature(features, VIRTIO_NET_F_CTRL_VQ)) {
+        return "VIRTIO_NET_F_CTRL_VQ";
+    }
+    if (!virtio_has_feature(features, VIRTIO_NET_F_MRG_RXBUF)) {
+        return "VIRTIO_NET_F_MRG_RXBUF";
+    }
+    return NULL;
+}
+
 static bool splithdr_negotiated(VirtIONet *n)
 {
-    VirtIODevice *vdev = VIRTIO_DEVICE(n);
-
-    return virtio_vdev_has_feature(vdev, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER) &&
-           virtio_vdev_has_feature(vdev, VIRTIO_F_VERSION_1) &&
-           virtio_vdev_has_feature(vdev, VIRTIO_NET_F_CTRL_VQ) &&
-           virtio_vdev_has_feature(vdev, VIRTIO_NET_F_MRG_RXBUF);
+    return !splithdr_features_missing(VIRTIO_DEVICE(n)->guest_features);
 }
 
 /* --- Test faults (x-split-hdr-fault) ------------------------------------- */
@@ -208,29 +241,33 @@ static void splithdr_get_stats(Object *obj, Visitor *v, const char *name,
                                void *opaque, Error **errp)
 {
     VirtIONetSplitHdr *s = opaque;
-    QList *list = qlist_new();
-    QObject *ret;
+    VirtioNetSplitHdrQueueStatsList *list = NULL, **tail = &list;
     uint32_t i;
-    int r;
 
     for (i = 0; i < s->nr_rings; i++) {
-        VirtIONetSplitHdrRing *ring = &s->rings[i];
-        QDict *q = qdict_new();
+        const VirtIONetSplitHdrRing *ring = &s->rings[i];
+        const uint64_t *verdicts = ring->verdicts;
+        VirtioNetSplitHdrQueueStats *q = g_new(VirtioNetSplitHdrQueueStats, 1);
 
-        qdict_put_int(q, "queue", i);
-        qdict_put_bool(q, "enabled", ring->ring_addr != 0);
-        qdict_put_int(q, "k", ring->k);
-        for (r = 0; r < SPLITHDR_VERDICT__MAX; r++) {
-            qdict_put_int(q, splithdr_verdict_name(r), ring->verdicts[r]);
-        }
-        qdict_put_int(q, "header-bytes", ring->header_bytes);
-        qdict_put_int(q, "payload-bytes", ring->payload_bytes);
-        qdict_put_int(q, "fault-injected", ring->faults_injected);
-        qlist_append(list, q);
+        *q = (VirtioNetSplitHdrQueueStats) {
+            .queue = i,
+            .enabled = ring->ring_addr != 0,
+            .k = ring->k,
+            .split = verdicts[SPLITHDR_SPLIT],
+            .inline_not_ip = verdicts[SPLITHDR_INLINE_NOT_IP],
+            .inline_malformed = verdicts[SPLITHDR_INLINE_MALFORMED],
+            .inline_fragment = verdicts[SPLITHDR_INLINE_FRAGMENT],
+            .inline_not_tcp_udp = verdicts[SPLITHDR_INLINE_NOT_TCP_UDP],
+            .inline_masked = verdicts[SPLITHDR_INLINE_MASKED],
+            .inline_too_big = verdicts[SPLITHDR_INLINE_TOO_BIG],
+            .header_bytes = ring->header_bytes,
+            .payload_bytes = ring->payload_bytes,
+            .fault_injected = ring->faults_injected,
+        };
+        QAPI_LIST_APPEND(tail, q);
     }
-    ret = QOBJECT(list);
-    visit_type_any(v, name, &ret, errp);
-    qobject_unref(ret);
+    visit_type_VirtioNetSplitHdrQueueStatsList(v, name, &list, errp);
+    qapi_free_VirtioNetSplitHdrQueueStatsList(list);
 }
 
 void virtio_net_splithdr_realize(VirtIONet *n, Error **errp)
@@ -245,6 +282,7 @@ void virtio_net_splithdr_realize(VirtIONet *n, Error **errp)
     s->n = n;
     s->nr_rings = n->max_queue_pairs;
     s->rings = g_new0(VirtIONetSplitHdrRing, s->nr_rings);
+    s->mig = g_new0(VirtIONetSplitHdrRingState, s->nr_rings);
     s->elems = g_new(VirtQueueElement *, VIRTQUEUE_MAX_SIZE);
     s->lens = g_new(size_t, VIRTQUEUE_MAX_SIZE);
     s->slot = g_malloc(VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX);
@@ -257,7 +295,9 @@ void virtio_net_splithdr_realize(VirtIONet *n, Error **errp)
                     s->fault_interval);
     }
     n->splithdr = s;
-    object_property_add(OBJECT(n), "split-hdr-stats", "any",
+    /* Removed again in unrealize: its opaque lives no longer than that. */
+    object_property_add(OBJECT(n), "split-hdr-stats",
+                        "VirtioNetSplitHdrQueueStatsList",
                         splithdr_get_stats, NULL, NULL, s);
 }
 
@@ -268,7 +308,9 @@ void virtio_net_splithdr_unrealize(VirtIONet *n)
     if (!s) {
         return;
     }
+    object_property_del(OBJECT(n), "split-hdr-stats");
     g_free(s->rings);
+    g_free(s->mig);
     g_free(s->elems);
     g_free(s->lens);
     g_free(s->slot);
@@ -295,6 +337,27 @@ void virtio_net_splithdr_reset(VirtIONet *n)
     uint32_t i;
 
     if (!s) {
+        return;
+    }
+    for (i = 0; i < s->nr_rings; i++) {
+        splithdr_ring_clear(s, i);
+    }
+    s->loaded_rings = false;
+}
+
+/*
+ * The driver wrote its features: without the feature or one of its
+ * dependencies the rings are gone, as after a reset.  A driver gets there
+ * only by rewriting the status without a reset; virtio_load() gets there
+ * with the features of the stream, which virtio_net_splithdr_post_load()
+ * then refuses if the stream set rings.
+ */
+void virtio_net_splithdr_set_features(VirtIONet *n, uint64_t features)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    uint32_t i;
+
+    if (!s || !s->nr_active || !splithdr_features_missing(features)) {
         return;
     }
     for (i = 0; i < s->nr_rings; i++) {
@@ -705,6 +768,30 @@ static ssize_t splithdr_deliver(VirtIONet *n, NetClientState *nc,
     return size;
 }
 
+/*
+ * SET checked num_slots against the queue size in force, but a driver can
+ * still write a larger one (virtio-pci applies queue_size at once): the
+ * slot of packet k could then still be the driver's when the device
+ * reuses it.  The spec forbids that while a ring is set (section "Queue
+ * size"); the device checks it where it relies on it, here, and stops.
+ */
+static bool splithdr_qsize_ok(VirtIONet *n, uint32_t rq)
+{
+    VirtIODevice *vdev = VIRTIO_DEVICE(n);
+    int qsize = virtio_queue_get_num(vdev, rq * 2);
+    uint32_t num_slots = n->splithdr->rings[rq].num_slots;
+
+    if (likely(qsize <= num_slots)) {
+        return true;
+    }
+    if (!virtio_device_disabled(vdev)) {
+        virtio_error(vdev, "virtio-net split-hdr: receive queue %u grew to "
+                     "%d entries, beyond its ring's %u slots", rq, qsize,
+                     num_slots);
+    }
+    return false;
+}
+
 bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
                                  const uint8_t *buf, size_t size,
                                  ssize_t *ret)
@@ -734,6 +821,10 @@ bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
         !s->rings[nc->queue_index].ring_addr) {
         return false;
     }
+    if (unlikely(!splithdr_qsize_ok(n, nc->queue_index))) {
+        *ret = -1;
+        return true;
+    }
     *ret = splithdr_deliver(n, nc, buf, size, parsed ? &rss_parse : NULL,
                             &hash);
     return true;
@@ -741,19 +832,94 @@ bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
 
 /* --- Migration ------------------------------------------------------------ */
 
+static int splithdr_pre_save(void *opaque)
+{
+    VirtIONetSplitHdr *s = opaque;
+    uint32_t i;
+
+    for (i = 0; i < s->nr_rings; i++) {
+        const VirtIONetSplitHdrRing *ring = &s->rings[i];
+
+        s->mig[i] = (VirtIONetSplitHdrRingState) {
+            .ring_addr = ring->ring_addr,
+            .slot_size = ring->slot_size,
+            .num_slots = ring->num_slots,
+            .proto_mask = ring->proto_mask,
+            .k = ring->k,
+        };
+    }
+    return 0;
+}
+
+/*
+ * Check every ring the stream set, as SET would, and only then make them
+ * the device's.  A stream that fails leaves the device without rings, so
+ * that a VM continued after the failed load writes through none.
+ */
 static int splithdr_post_load(void *opaque, int version_id)
 {
     VirtIONetSplitHdr *s = opaque;
     Error *err = NULL;
     uint32_t i;
 
-    s->nr_active = 0;
+    virtio_net_splithdr_reset(s->n);
     for (i = 0; i < s->nr_rings; i++) {
-        if (!splithdr_ring_check(s->n, i, &s->rings[i], &err)) {
+        const VirtIONetSplitHdrRingState *m = &s->mig[i];
+        const VirtIONetSplitHdrRing c = {
+            .ring_addr = m->ring_addr,
+            .slot_size = m->slot_size,
+            .num_slots = m->num_slots,
+            .proto_mask = m->proto_mask,
+        };
+
+        if (!splithdr_ring_check(s->n, i, &c, &err)) {
+            error_prepend(&err, "virtio-net: split-hdr ring of receive "
+                          "queue %u in the migration stream: ", i);
             error_report_err(err);
             return -EINVAL;
         }
-        s->nr_active += s->rings[i].ring_addr != 0;
+    }
+    for (i = 0; i < s->nr_rings; i++) {
+        const VirtIONetSplitHdrRingState *m = &s->mig[i];
+        VirtIONetSplitHdrRing *ring = &s->rings[i];
+
+        if (!m->ring_addr) {
+            continue;
+        }
+        ring->ring_addr = m->ring_addr;
+        ring->slot_size = m->slot_size;
+        ring->num_slots = m->num_slots;
+        ring->proto_mask = m->proto_mask;
+        ring->k = m->k;
+        s->nr_active++;
+    }
+    s->loaded_rings = s->nr_active != 0;
+    return 0;
+}
+
+/*
+ * The virtio device's post_load: the features are loaded now (the
+ * subsection above loads before them), and rings need the feature and
+ * its dependencies.  A stream that set rings without them is refused, and
+ * the device keeps none.
+ */
+int virtio_net_splithdr_post_load(VirtIONet *n)
+{
+    VirtIONetSplitHdr *s = n->splithdr;
+    const char *missing;
+    bool loaded;
+
+    if (!s) {
+        return 0;
+    }
+    loaded = s->loaded_rings;
+    s->loaded_rings = false;
+    missing = splithdr_features_missing(VIRTIO_DEVICE(n)->guest_features);
+    if (loaded && missing) {
+        error_report("virtio-net: the migration stream sets split-hdr rings "
+                     "but does not negotiate %s", missing);
+        virtio_net_splithdr_reset(n);
+        return -EINVAL;
     }
     return 0;
 }
@@ -763,11 +929,11 @@ static const VMStateDescription vmstate_splithdr_ring = {
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(ring_addr, VirtIONetSplitHdrRing),
-        VMSTATE_UINT32(slot_size, VirtIONetSplitHdrRing),
-        VMSTATE_UINT32(num_slots, VirtIONetSplitHdrRing),
-        VMSTATE_UINT32(proto_mask, VirtIONetSplitHdrRing),
-        VMSTATE_UINT32(k, VirtIONetSplitHdrRing),
+        VMSTATE_UINT64(ring_addr, VirtIONetSplitHdrRingState),
+        VMSTATE_UINT32(slot_size, VirtIONetSplitHdrRingState),
+        VMSTATE_UINT32(num_slots, VirtIONetSplitHdrRingState),
+        VMSTATE_UINT32(proto_mask, VirtIONetSplitHdrRingState),
+        VMSTATE_UINT32(k, VirtIONetSplitHdrRingState),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -776,12 +942,13 @@ static const VMStateDescription vmstate_splithdr_state = {
     .name = "virtio-net-splithdr-state",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = splithdr_pre_save,
     .post_load = splithdr_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32_EQUAL(nr_rings, VirtIONetSplitHdr, NULL),
-        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(rings, VirtIONetSplitHdr,
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(mig, VirtIONetSplitHdr,
                                              nr_rings, vmstate_splithdr_ring,
-                                             VirtIONetSplitHdrRing),
+                                             VirtIONetSplitHdrRingState),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -46,6 +46,18 @@ void virtio_net_splithdr_unrealize(VirtIONet *n);
 void virtio_net_splithdr_get_features(VirtIONet *n, uint64_t *features,
                                       bool vhost);
 
+/*
+ * The driver (or virtio_load()) set @features: rings that lost the
+ * feature or a dependency are dropped.
+ */
+void virtio_net_splithdr_set_features(VirtIONet *n, uint64_t features);
+
+/*
+ * VirtioDeviceClass post_load of virtio-net, features loaded: refuse a
+ * stream whose rings need features it did not negotiate.  0 or -errno.
+ */
+int virtio_net_splithdr_post_load(VirtIONet *n);
+
 /* VIRTIO_NET_CTRL_SPLIT_HDR class; returns VIRTIO_NET_OK or _ERR. */
 uint8_t virtio_net_splithdr_handle_ctrl(VirtIONet *n, uint8_t cmd,
                                         const struct iovec *iov,
@@ -64,6 +76,20 @@ void virtio_net_splithdr_queue_reset(VirtIONet *n, uint32_t vq_index);
 bool virtio_net_splithdr_receive(VirtIONet *n, NetClientState *nc,
                                  const uint8_t *buf, size_t size,
                                  ssize_t *ret);
+
+/*
+ * @hdr is a vnet-header peer's struct virtio_net_hdr, about to be copied
+ * to the guest.  The split flag is the device's to set, and only on a
+ * packet it split: whatever the peer put there goes (spec section
+ * "Inline packet").
+ */
+static inline void virtio_net_splithdr_peer_hdr(VirtIONet *n, void *hdr)
+{
+    if (n->splithdr) {
+        ((struct virtio_net_hdr *)hdr)->flags &=
+            ~VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
+    }
+}
 
 void virtio_net_splithdr_fault_classic(VirtIONet *n, NetClientState *nc,
                                        const VirtQueueElement *first);

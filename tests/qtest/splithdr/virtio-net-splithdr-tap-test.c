@@ -46,6 +46,7 @@ typedef struct TapArg {
     bool created;              /* the interface exists and must go */
     int pkt;                   /* AF_PACKET socket: plain frames */
     int pkt_vnet;              /* AF_PACKET socket: virtio_net_hdr + frame */
+    int inject[2];             /* [0]: the test's end of a filter-redirector */
 } TapArg;
 
 /* ---- The tap interface --------------------------------------------------- */
@@ -172,6 +173,10 @@ static void tap_cleanup(void *opaque)
     if (t->pkt_vnet >= 0) {
         close(t->pkt_vnet);
     }
+    if (t->inject[0] >= 0) {
+        close(t->inject[0]);
+        close(t->inject[1]);
+    }
     /* QEMU holds the tap: end it now, the next test starts its own. */
     qtest_end();
     qos_invalidate_command_line();
@@ -193,6 +198,7 @@ static void *tap_setup(GString *cmd_line, void *arg)
     t->tun_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
                    (t->queues > 1 ? IFF_MULTI_QUEUE : 0);
     t->pkt = t->pkt_vnet = -1;
+    t->inject[0] = t->inject[1] = -1;
     snprintf(t->ifname, sizeof(t->ifname), "sht%d_%u", (int)getpid(),
              count++);
     qtest_add_abrt_handler(tap_abort_handler, t);
@@ -212,6 +218,27 @@ static void *tap_setup(GString *cmd_line, void *arg)
         g_string_append_printf(cmd_line, " -netdev tap,id=hs0,ifname=%s,"
                                "script=no,downscript=no,vnet_hdr=on,"
                                "vhost=off,queues=%d ", t->ifname, t->queues);
+    }
+    return t;
+}
+
+/*
+ * As tap_setup(), plus a filter-redirector on the tap netdev whose
+ * packets enter the device's receive path as the tap's own: header and
+ * all, and the test writes the header.  The kernel rebuilds the header
+ * of what reaches the tap through AF_PACKET, so only this way can the
+ * peer's header carry flags the kernel would not set.
+ */
+static void *tap_setup_inject(GString *cmd_line, void *arg)
+{
+    TapArg *t = tap_setup(cmd_line, arg);
+
+    if (!t->skip) {
+        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, t->inject), ==,
+                        0);
+        g_string_append_printf(cmd_line, " -chardev socket,id=inj0,fd=%d "
+                               "-object filter-redirector,id=inj,netdev=hs0,"
+                               "queue=tx,indev=inj0 ", t->inject[1]);
     }
     return t;
 }
@@ -545,6 +572,82 @@ static void test_multiqueue(void *obj, void *data, QGuestAllocator *alloc)
     rig_assert_no_used(&r[1]);
 }
 
+/* ---- The peer's flags ---------------------------------------------------- */
+
+#define STALE_HDR_LEN 0x1234
+
+/*
+ * Send @frame as from the tap, behind a header that claims a split
+ * (0x80) with a stale hdr_len, as a peer's header could.
+ */
+static void inject_flagged(Rig *r, const uint8_t *frame, size_t len)
+{
+    g_autofree uint8_t *pkt = g_malloc(VHDR_LEN + len);
+    struct virtio_net_hdr_mrg_rxbuf h = {
+        .hdr.flags = VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER,
+        .hdr.hdr_len = cpu_to_le16(STALE_HDR_LEN),
+    };
+
+    memcpy(pkt, &h, VHDR_LEN);
+    memcpy(pkt + VHDR_LEN, frame, len);
+    rig_send(r, pkt, VHDR_LEN + len);
+}
+
+/*
+ * The split flag is the device's: a peer's 0x80 never reaches the guest
+ * on a packet the device did not split, neither on a queue without a
+ * ring (feature negotiated) nor inline on a queue with one.  On a packet
+ * it splits, flag and hdr_len are the device's own.
+ */
+static void test_peer_flags(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TapArg *t = data;
+    FrameSpec icmp = { .l3 = L3_IP4, .l4 = 1, .payload = 56 };
+    FrameSpec tcp = { .l3 = L3_IP6, .l4 = 6, .tcp_opt_len = 12,
+                      .payload = 500 };
+    struct virtio_net_hdr_v1_hash classic;
+    uint8_t icmp_frame[512], tcp_frame[1024], got[1024];
+    size_t icmp_len, tcp_len, icmp_hdrs, tcp_hdrs;
+    UsedElem used;
+    Rig r;
+
+    if (!tap_ready(t)) {
+        return;
+    }
+    rig_init(&r, obj, alloc, t->inject[0]);
+    g_assert(r.vdev->features &
+             (1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER));
+    g_assert_cmpint(r.vhdr_len, ==, VHDR_LEN);
+    icmp_len = rig_build_frame(&icmp, icmp_frame, &icmp_hdrs);
+    tcp_len = rig_build_frame(&tcp, tcp_frame, &tcp_hdrs);
+
+    /* No ring: classic, flag cleared, the rest of the header as sent. */
+    rig_post(&r, 1, BUF_SIZE);
+    inject_flagged(&r, icmp_frame, icmp_len);
+    rig_wait_used(&r, 1, &used);
+    g_assert_cmpint(rig_read_classic(&r, &used, 1, &classic, got,
+                                     sizeof(got)), ==, icmp_len);
+    g_assert_cmpmem(got, icmp_len, icmp_frame, icmp_len);
+    g_assert_cmphex(classic.hdr.flags, ==, 0);
+    g_assert_cmpint(le16_to_cpu(classic.hdr.hdr_len), ==, STALE_HDR_LEN);
+
+    /* With a ring: inline like classic, split with the device's fields. */
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, 2, BUF_SIZE);
+    inject_flagged(&r, icmp_frame, icmp_len);
+    rig_wait_used(&r, 1, &used);
+    rig_check_slot_hdr(&r, 0, icmp_frame, 0, 1, &classic);
+    rig_check_data(&r, &used, 1, icmp_frame, icmp_len, BUF_SIZE);
+    inject_flagged(&r, tcp_frame, tcp_len);
+    rig_wait_used(&r, 1, &used);
+    rig_check_slot_hdr(&r, 1, tcp_frame, tcp_hdrs, 1, &classic);
+    rig_check_data(&r, &used, 1, tcp_frame + tcp_hdrs, tcp_len - tcp_hdrs,
+                   BUF_SIZE);
+    g_assert_cmpint(rig_stat(&r, "inline-not-tcp-udp"), ==, 1);
+    g_assert_cmpint(rig_stat(&r, "split"), ==, 1);
+    rig_assert_no_used(&r);
+}
+
 static void register_splithdr_tap_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -558,6 +661,10 @@ static void register_splithdr_tap_tests(void)
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
     qos_add_test("split-hdr/tap/gso-tcp4", "virtio-net", test_gso_tcp4,
                  &opts);
+    opts.before = tap_setup_inject;
+    qos_add_test("split-hdr/tap/peer-flags", "virtio-net", test_peer_flags,
+                 &opts);
+    opts.before = tap_setup;
     opts.arg = GINT_TO_POINTER(2);
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,mq=on,rss=on,"
                                   "hash=on";
