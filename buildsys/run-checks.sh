@@ -169,7 +169,9 @@ exit_why() {
 # count_tap SUITE LOG STATUS RUNNER: count the TAP stream in LOG that
 # RUNNER wrote and then exited with STATUS.  Each result is one test
 # (named by its description: the qtest path); "# SKIP" and "# TODO" are
-# skips.  The runner itself fails the suite, as one more failed test
+# skips.  The plan is the largest "1..N": glib prints it first when it
+# runs every test, but after each -p path, counting so far, when given
+# paths, and a test's forked child can print a stale one on exit.  The runner itself fails the suite, as one more failed test
 # named after it, when it printed no plan (it died before it had a
 # graph, or never ran), fewer or more results than its plan, or "Bail
 # out!", or when its exit status is not 0, unless that status is 1 and
@@ -182,8 +184,10 @@ count_tap() {
     re_res='^(not )?ok [0-9]+ ?-? ?(.*)$'
     re_dir='^(.*[^ ]) *# *(SKIP|skip|Skip|TODO|todo|Todo)(.*)$'
     while IFS= read -r line; do
-        if [[ -z $plan && $line =~ ^1\.\.([0-9]+) ]]; then
-            plan=${BASH_REMATCH[1]}
+        if [[ $line =~ ^1\.\.([0-9]+) ]]; then
+            if [ -z "$plan" ] || [ "${BASH_REMATCH[1]}" -gt "$plan" ]; then
+                plan=${BASH_REMATCH[1]}
+            fi
         elif [[ $line =~ $re_res ]]; then
             n=$((n + 1))
             desc=${BASH_REMATCH[2]} why=''
@@ -704,6 +708,8 @@ run_selftest() {
     echo "run-checks: selftest: the accounting on fake runners"
     selftest_case good 0 "2 passed, 0 failed, 0 skipped (2 distinct tests; 4 runs" 0 \
         "$two"
+    selftest_case plan-after-each-path 0 "3 passed, 0 failed, 0 skipped" 0 \
+        'echo ok 1 /a; echo 1..1; echo 1..0; echo ok 2 /b; echo 1..2; echo ok 3 /c; echo 1..3'
     selftest_case dies-before-plan 1 "FAILED: tap:fake: runner fake: no TAP plan" 0 \
         'echo "building the graph" >&2; kill -SEGV $$'
     selftest_case dies-after-ok 1 "stopped after 1 of 3 results; killed by signal 6 (ABRT)" 0 \
