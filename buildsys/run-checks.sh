@@ -322,7 +322,8 @@ run_sanitize() {
 # kept, crash inputs left in WORK.
 fuzz_figures() {    # log work
     local stats
-    stats=$(awk '/^stat::/ { sub(/^stat::/, ""); printf "%s ", $0 }' "$1")
+    stats=$(awk '/^stat::/ { sub(/^stat::/, ""); $1 = $1; printf "%s%s", sep, $0
+                             sep = ", " }' "$1")
     echo "$(grep -E '#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$1" | tail -n 1 |
         sed -E 's/^#([0-9]+)[[:space:]]+[A-Z]+[[:space:]]+/\1 execs, /');" \
         "${stats:-no final stats};" \
@@ -452,6 +453,11 @@ fuzz_long() {       # target secs
     echo "run-checks: fuzz-long $target, $((SECONDS - t0)) s: $(fuzz_figures "$log" "$work")"
     echo "run-checks: fuzz-long $target: corpus of $(find "$work" -maxdepth 1 -type f \
         ! -name 'crash-*' ! -name 'timeout-*' ! -name 'oom-*' | wc -l) inputs"
+    if [ "$target" != policy ]; then
+        echo "run-checks: fuzz-long $target: split-hdr functions reached:" \
+            "$(awk '$1 == "COVERED_FUNC:" && $6 ~ /splithdr/ { print $6 }' \
+                "$log" | sort -u | tr '\n' ' ')"
+    fi
     if [ "$rc" != 0 ]; then
         echo "run-checks: fuzz-long $target: FAIL: $(exit_why $rc);" \
             "inputs: $(ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* 2>/dev/null | tr '\n' ' ')"
