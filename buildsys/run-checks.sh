@@ -226,6 +226,17 @@ count_tap() {
         "$((SUITE_F[$suite] - f0)) failed, $((SUITE_S[$suite] - s0)) skipped (log: $log)"
 }
 
+# A suite that runs the qos-test paths it listed fails when it listed
+# none: qos-test -l died, or the paths moved; without -p, qos-test would
+# run every path instead.
+no_paths() {        # suite count what
+    if [ "$2" = 0 ]; then
+        record "$1" "qos-test -l" fail "no $3 paths listed"
+        echo "run-checks: $1: FAIL: qos-test -l listed no $3 paths"
+        return 1
+    fi
+}
+
 run_qos() {
     local log=$LOGS/qos.log
     echo "run-checks: qos-test, all paths (about 1.5 min)"
@@ -250,6 +261,7 @@ run_qos_split_on() {
     for p in "${paths[@]}"; do
         args+=(-p "$p")
     done
+    no_paths qos-split-on "${#paths[@]}" "virtio-net" || return
     echo "run-checks: qos-test, ${#paths[@]} virtio-net paths with split-hdr=on"
     (cd "$QB" && QTEST_QEMU_BINARY=$wrap/qemu-system-x86_64 timeout 1200 \
         ./tests/qtest/qos-test --tap -k "${args[@]}") > "$log" 2>&1
@@ -280,6 +292,7 @@ run_vhost_user_valgrind() {
     for p in "${paths[@]}"; do
         args+=(-p "$p")
     done
+    no_paths vhost-user-valgrind "${#paths[@]}" "split-hdr/vhost-user" || return
     echo "run-checks: ${#paths[@]} split-hdr vhost-user qtests, backend under valgrind"
     (cd "$QB" && QTEST_QEMU_BINARY=$QEMU \
         SPLITHDR_VHOST_USER_NET_BINARY=$wrap/vhost-user-net-split \
@@ -303,6 +316,7 @@ run_sanitize() {
     for p in "${paths[@]}"; do
         args+=(-p "$p")
     done
+    no_paths sanitize "${#paths[@]}" "virtio-net or split-hdr" || return
     echo "run-checks: ${#paths[@]} virtio-net and split-hdr qtests under ASan+UBSan"
     # Leaks are not what this run looks for (qtest and glib keep some on
     # exit); out-of-bounds accesses and undefined behaviour are.
@@ -658,9 +672,10 @@ run_e2e_kasan() {
 }
 
 run_checkpatch() {
-    local log=$LOGS/checkpatch.log p f
+    local log=$LOGS/checkpatch.log p f rc
     echo "run-checks: checkpatch --strict on guest/linux/patches"
     "$SRC/guest/linux/checkpatch.sh" "$BUILD/linux" > "$log" 2>&1
+    rc=$?
     p=$(grep -c '^checkpatch: .*: clean (' "$log")
     f=$(grep -c '^checkpatch: .*: NOT clean (\|^checkpatch: .*: checkpatch.pl printed no summary' "$log")
     while IFS= read -r line; do
@@ -671,9 +686,14 @@ run_checkpatch() {
         line=${line#checkpatch: }
         record checkpatch "${line%%: *}" fail "${line#*: }"
     done < <(grep '^checkpatch: .*: NOT clean (\|printed no summary' "$log")
+    # The script's own status counts too, and so does checking nothing.
     if grep -q '^checkpatch: error:' "$log"; then
         record checkpatch checkpatch.sh fail \
             "$(grep -m1 '^checkpatch: error:' "$log")"
+    elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        record checkpatch checkpatch.sh fail "$(exit_why $rc) (log: $log)"
+    elif [ $((p + f)) = 0 ]; then
+        record checkpatch checkpatch.sh fail "no patch checked (log: $log)"
     fi
     echo "run-checks: checkpatch: $p passed, $f failed (log: $log)"
 }
