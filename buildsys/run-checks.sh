@@ -755,6 +755,30 @@ run_selftest() {
         'echo 1..2; echo ok 1 /a; echo "ok 2 /b # SKIP needs root"'
     selftest_case skip-only-once 0 "1 passed, 0 failed, 1 skipped (2 distinct tests; 4 runs" 0 \
         'echo 1..2; echo ok 1 /a; echo "ok 2 /b # SKIP needs root"'
+    selftest_fuzz
+}
+
+# The fuzz suite on a fake policy fuzzer that replays its regression
+# inputs cleanly, then "crashes": the suite must fail and name why.
+selftest_fuzz() {
+    local d=$BUILD/selftest/fuzz-crash rc out
+    local want="FAILED: fuzz: policy: exited with status 1"
+    rm -rf "$d"
+    mkdir -p "$d/fuzz"
+    printf '#!/bin/sh\ncase "$*" in *-runs=0*) exit 0 ;; esac\n%s\n' \
+        'echo "#7 DONE cov: 5 ft: 6"; : > crash-fake; exit 1' \
+        > "$d/fuzz/splithdr-fuzz-policy"
+    chmod +x "$d/fuzz/splithdr-fuzz-policy"
+    out=$(RUN_CHECKS_SELFTEST_ROOT=0 SPLITHDR_FUZZ_SECONDS=1 "$0" --build "$d" \
+          --suite fuzz 2>&1)
+    rc=$?
+    if [ "$rc" = 1 ] && grep -qF -- "$want" <<< "$out" &&
+        grep -qF "crash inputs: 1" <<< "$out"; then
+        record selftest fuzz-crash pass
+    else
+        record selftest fuzz-crash fail \
+            "exit $rc (want 1), no line \"$want\" in: $(tr '\n' '|' <<< "$out")"
+    fi
 }
 
 if [ -n "$FUZZ_LONG" ]; then
