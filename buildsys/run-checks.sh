@@ -719,7 +719,7 @@ selftest_case() {   # name expect-status expect-line as-root script-body
     mkdir -p "$d"
     printf '#!/bin/bash\n%s\n' "$body" > "$d/fake"
     chmod +x "$d/fake"
-    out=$(RUN_CHECKS_SELFTEST_ROOT=$root "$0" --build "$d" \
+    out=$(RUN_CHECKS_SELFTEST_ROOT=$root bash "$0" --build "$d" \
           --suite tap:"$d/fake" --suite tap:"$d/fake" 2>&1)
     rc=$?
     if [ "$rc" = "$want" ] && grep -qF -- "$line" <<< "$out"; then
@@ -769,7 +769,7 @@ selftest_fuzz() {
         'echo "#7 DONE cov: 5 ft: 6"; : > crash-fake; exit 1' \
         > "$d/fuzz/splithdr-fuzz-policy"
     chmod +x "$d/fuzz/splithdr-fuzz-policy"
-    out=$(RUN_CHECKS_SELFTEST_ROOT=0 SPLITHDR_FUZZ_SECONDS=1 "$0" --build "$d" \
+    out=$(RUN_CHECKS_SELFTEST_ROOT=0 SPLITHDR_FUZZ_SECONDS=1 bash "$0" --build "$d" \
           --suite fuzz 2>&1)
     rc=$?
     if [ "$rc" = 1 ] && grep -qF -- "$want" <<< "$out" &&
