@@ -17,7 +17,12 @@
 #                   in (build/guest-kasan)
 #   make checkpatch the guest driver series through the kernel's checkpatch
 #   make tools      our programs outside QEMU (top-level meson.build)
-#   make check-sanitize / check-fuzz   one part of make check alone
+#   make check-sanitize / check-fuzz / check-selftest
+#                   one part of make check alone
+#   make fuzz-long [TARGET=virtio-net-split-hdr] [FUZZ_SECONDS=3600]
+#                   one fuzz target for that long, its corpus kept in
+#                   build/fuzz-long/TARGET from run to run; TARGET is
+#                   policy, generic-fuzz or virtio-net-split-hdr
 #   make refresh-patches   export hook commits of build/qemu to patches/
 
 SRC := $(CURDIR)
@@ -44,7 +49,8 @@ PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	    hw include tests docs contrib 2>/dev/null)
 
 .PHONY: all deps prepare build tools guest guest-kasan check demo bench e2e bench-e2e checkpatch \
-	sanitize-build fuzz-build check-sanitize check-fuzz \
+	sanitize-build fuzz-build check-sanitize check-fuzz check-selftest \
+	fuzz-long \
 	refresh-patches clean distclean
 
 all: build
@@ -120,6 +126,17 @@ check-sanitize: sanitize-build
 
 check-fuzz: fuzz-build sanitize-build
 	buildsys/run-checks.sh --build $(BUILD) --suite fuzz --suite qemu-fuzz
+
+# The accounting of run-checks.sh on fake runners: needs nothing built.
+check-selftest:
+	@mkdir -p $(BUILD)
+	buildsys/run-checks.sh --build $(BUILD) --suite selftest
+
+TARGET ?= virtio-net-split-hdr
+FUZZ_SECONDS ?= 3600
+fuzz-long: $(if $(filter policy,$(TARGET)),fuzz-build,sanitize-build)
+	buildsys/run-checks.sh --build $(BUILD) --fuzz-long $(TARGET) \
+	    --seconds $(FUZZ_SECONDS)
 
 demo: build guest
 	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)

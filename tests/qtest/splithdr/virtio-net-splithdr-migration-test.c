@@ -35,6 +35,17 @@ static char *migration_status(QTestState *qts)
     return status;
 }
 
+/* The error-desc of the migration on @qts, or NULL. */
+static char *migration_error(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ret = qdict_get_qdict(rsp, "return");
+    char *desc = g_strdup(qdict_get_try_str(ret, "error-desc"));
+
+    qobject_unref(rsp);
+    return desc;
+}
+
 /* Poll until the migration on @qts ends; it must end in @want. */
 static void wait_migration(QTestState *qts, const char *want)
 {
@@ -44,6 +55,11 @@ static void wait_migration(QTestState *qts, const char *want)
         g_autofree char *st = migration_status(qts);
 
         if (st && (!strcmp(st, "completed") || !strcmp(st, "failed"))) {
+            if (strcmp(st, want)) {
+                g_autofree char *desc = migration_error(qts);
+
+                g_test_message("migration %s: %s", st, desc ? desc : "");
+            }
             g_assert_cmpstr(st, ==, want);
             return;
         }
@@ -54,15 +70,20 @@ static void wait_migration(QTestState *qts, const char *want)
 
 /*
  * The source's command line with its own socket netdev on @fd: the qos
- * command line leaves out what rig_test_setup() appended.
+ * command line leaves out what rig_test_setup() appended.  With @err,
+ * the destination's stderr goes to that file (libqtest starts QEMU
+ * through sh -c): a failed load says why there, and only there.
  */
-static QTestState *start_destination_with(int fd, const char *split_hdr)
+static QTestState *start_destination_with(int fd, const char *split_hdr,
+                                          const char *err)
 {
     g_auto(GStrv) parts = g_strsplit(qos_get_current_command_line(),
                                      "split-hdr=on", 2);
     g_autofree char *cmd = g_strjoinv(split_hdr, parts);
+    g_autofree char *redir = err ? g_strdup_printf("2>'%s'", err) : NULL;
     g_autofree char *dest = g_strdup_printf("%s -netdev socket,fd=%d,id=hs0 "
-                                            "-incoming defer", cmd, fd);
+                                            "-incoming defer %s", cmd, fd,
+                                            redir ? redir : "");
 
     g_assert(!strstr(qos_get_current_command_line(), "-netdev"));
     g_assert(parts[0] && parts[1]);
@@ -71,7 +92,7 @@ static QTestState *start_destination_with(int fd, const char *split_hdr)
 
 static QTestState *start_destination(int fd)
 {
-    return start_destination_with(fd, "split-hdr=on");
+    return start_destination_with(fd, "split-hdr=on", NULL);
 }
 
 static void migrate_in(QTestState *to, const char *path)
@@ -169,32 +190,59 @@ typedef struct BadRing {
     uint32_t slot_size;
     uint32_t num_slots;
     uint32_t proto_mask;
+    const char *why;           /* the destination's reason, on stderr */
 } BadRing;
 
 static const BadRing bad_rings[] = {
-    { "slot_size 96", 0, 96, 256, 0xf },
-    { "num_slots below the queue size", 0, 128, 128, 0xf },
-    { "proto_mask 0", 0, 128, 256, 0 },
-    { "ring in MMIO", 0xfebf0000, 128, 256, 0xf },
-    { "ring runs past RAM", 0x7ffc000, 128, 256, 0xf },
-    { "ring misaligned", 1, 128, 256, 0xf },
+    { "slot_size 96", 0, 96, 256, 0xf, "bad slot_size 96" },
+    { "num_slots below the queue size", 0, 128, 128, 0xf,
+      "bad num_slots 128 (queue size 256)" },
+    { "proto_mask 0", 0, 128, 256, 0, "bad proto_mask 0x0" },
+    { "ring in MMIO", 0xfebf0000, 128, 256, 0xf,
+      "ring 0xfebf0000+0x8000 is not RAM" },
+    { "ring runs past RAM", 0x7ffc000, 128, 256, 0xf,
+      "ring 0x7ffc000+0x8000 is not RAM" },
+    { "ring misaligned", 1, 128, 256, 0xf, NULL },     /* at the ring + 32 */
 };
 
-/* Loading @uri into a fresh destination fails; the destination lives on. */
-static void expect_load_fails(const char *uri, const char *split_hdr)
+/*
+ * Loading @uri into a fresh destination fails for the reason @why, which
+ * the device reports on stderr, and nothing else: QMP's error-desc says
+ * only that the load failed, stderr names the section that refused it
+ * and the device's reason.  The destination lives on.
+ */
+static void expect_load_fails(const char *uri, const char *split_hdr,
+                              const char *why)
 {
+    g_autofree char *err = g_strdup_printf("%s/splithdr-mig-err-XXXXXX",
+                                           g_get_tmp_dir());
+    g_autofree char *desc = NULL;
+    g_autofree gchar *out = NULL;
     QTestState *to;
     QDict *rsp;
-    int sv[2];
+    int sv[2], fd;
 
+    fd = g_mkstemp(err);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
     g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-    to = start_destination_with(sv[1], split_hdr);
+    to = start_destination_with(sv[1], split_hdr, err);
     migrate_in(to, uri);
     wait_migration(to, "failed");
+    desc = migration_error(to);
+    g_assert_nonnull(desc);
+    g_assert(strstr(desc, "load of migration failed"));
     rsp = qtest_qmp(to, "{'execute': 'query-status'}");
     g_assert(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
     qtest_quit(to);
+
+    g_assert(g_file_get_contents(err, &out, NULL, NULL));
+    g_test_message("destination's stderr: %s", out);
+    g_assert(strstr(out, why));
+    g_assert(strstr(out, "error while loading state for instance"));
+    g_assert(strstr(out, "/virtio-net'"));
+    unlink(err);
     close(sv[0]);
     close(sv[1]);
 }
@@ -248,12 +296,22 @@ static void test_migrate_bad_ring(void *obj, void *data,
         stl_be_p(at + 12, b->num_slots);
         stl_be_p(at + 16, b->proto_mask);
         g_assert(g_file_set_contents(bad, stream, stream_len, NULL));
-        expect_load_fails(bad_uri, "split-hdr=on");
+        if (b->ring_addr == 1) {
+            g_autofree char *why =
+                g_strdup_printf("ring_addr 0x%" PRIx64 " not aligned",
+                                r.ring + 32);
+
+            expect_load_fails(bad_uri, "split-hdr=on", why);
+        } else {
+            expect_load_fails(bad_uri, "split-hdr=on", b->why);
+        }
     }
     unlink(bad);
 
     /* The valid stream, into a device whose split-hdr is off. */
-    expect_load_fails(uri, "split-hdr=off");
+    expect_load_fails(uri, "split-hdr=off",
+                      "the migration stream has split-hdr rings but this "
+                      "device has split-hdr=off");
     unlink(path);
 }
 

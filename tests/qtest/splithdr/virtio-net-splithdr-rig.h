@@ -107,7 +107,13 @@ uint16_t rig_used_idx(Rig *r, QVirtQueue *vq);
 
 void rig_wait_used(Rig *r, int n, UsedElem *out);
 
+void rig_wait_taken(Rig *r);
+
 void rig_assert_no_used(Rig *r);
+
+void rig_expect_marker(Rig *r);
+
+void rig_assert_no_used_backend(Rig *r);
 
 uint8_t rig_ctrl(Rig *r, uint8_t class, uint8_t cmd,
                  const void *data, size_t len);

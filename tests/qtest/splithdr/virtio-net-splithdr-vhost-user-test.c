@@ -381,7 +381,7 @@ static void test_vhu_bad_buffer(void *obj, void *data,
     rig_avail(&r, 0);
     rig_kick(&r, r.rxq);
     rig_send(&r, frame, len);
-    rig_assert_no_used(&r);
+    rig_assert_no_used_backend(&r);
     rig_assert_filled(&r, r.ring, 128, 0xdd);
 }
 
