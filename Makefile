@@ -46,7 +46,7 @@ export CCACHE_NOHASHDIR := true
 # Things that change the prepared tree, not just its build.
 PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	$(shell git -C $(SRC) ls-files --cached --others --exclude-standard \
-	    hw include tests docs contrib 2>/dev/null)
+	    hw include tests docs contrib qapi 2>/dev/null)
 
 .PHONY: all deps prepare build tools guest guest-kasan check demo bench e2e bench-e2e checkpatch \
 	sanitize-build fuzz-build check-sanitize check-fuzz check-selftest \

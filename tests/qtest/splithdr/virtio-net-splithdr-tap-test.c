@@ -337,6 +337,69 @@ static void test_hash_report(void *obj, void *data, QGuestAllocator *alloc)
     rig_expect_marker(&r);      /* the next packet: nothing came before it */
 }
 
+/*
+ * IPv6+AH+TCP: RSS hashes the TCP header behind AH (TCPv6, the same hash
+ * as the packet without AH), and the split decision splits after it.
+ */
+#define AH_OFF (ETH_HLEN + 40)     /* behind the fixed IPv6 header */
+#define AH_LEN 24
+
+static void test_hash_ah(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TapArg *t = data;
+    FrameSpec spec = { .l3 = L3_IP6, .l4 = 6, .payload = 200 };
+    uint8_t plain[512], ah[512];
+    g_autofree uint8_t *slot = NULL;
+    const struct virtio_net_hdr_v1_hash *h;
+    const uint16_t table = 0;
+    uint32_t hash[2];
+    size_t hdrs, len, i;
+    UsedElem used;
+    Rig r;
+
+    if (!tap_ready(t)) {
+        return;
+    }
+    rig_init(&r, obj, alloc, t->pkt);
+    r.sock_dgram = true;
+    g_assert_cmpint(rig_rss_config(&r, VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+                                   HASH_TYPES_ALL, &table, 1, 0), ==,
+                    VIRTIO_NET_OK);
+    rig_set_ring(&r, 256, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    /*
+     * The same frame with a 24-byte AH between IPv6 (next header 51) and
+     * TCP: Payload Len 4 means (4 + 2) * 4 bytes (RFC 4302).
+     */
+    len = rig_build_frame(&spec, plain, &hdrs);
+    memcpy(ah, plain, AH_OFF);
+    ah[ETH_HLEN + 6] = 51;
+    memset(ah + AH_OFF, 0, AH_LEN);
+    ah[AH_OFF] = 6;
+    ah[AH_OFF + 1] = AH_LEN / 4 - 2;
+    memcpy(ah + AH_OFF + AH_LEN, plain + AH_OFF, len - AH_OFF);
+    rig_put16(ah + ETH_HLEN + 4, len + AH_LEN - AH_OFF);
+    slot = g_malloc(r.slot_size);
+    for (i = 0; i < 2; i++) {
+        size_t h_len = hdrs + (i ? AH_LEN : 0);
+
+        rig_send(&r, i ? ah : plain, len + (i ? AH_LEN : 0));
+        rig_wait_used(&r, 1, &used);
+        rig_read_slot(&r, i, slot);
+        h = (const void *)(slot + PREFIX);
+        g_assert_cmpint(le16_to_cpu(h->hash_report), ==,
+                        VIRTIO_NET_HASH_REPORT_TCPv6);
+        hash[i] = le32_to_cpu(h->hash_value);
+        g_assert_cmphex(h->hdr.flags & VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER,
+                        ==, VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER);
+        g_assert_cmpint(le16_to_cpu(h->hdr.hdr_len), ==, h_len);
+        g_test_message("frame %zu: hash 0x%08x hdr_len %zu", i, hash[i],
+                       h_len);
+    }
+    g_assert_cmphex(hash[0], ==, hash[1]);
+    g_assert_cmpint(rig_stat(&r, "split"), ==, 2);
+}
+
 /* ---- GSO from the peer --------------------------------------------------- */
 
 #define GSO_MSS 1448
@@ -665,6 +728,7 @@ static void register_splithdr_tap_tests(void)
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,hash=on";
     qos_add_test("split-hdr/tap/hash-report", "virtio-net",
                  test_hash_report, &opts);
+    qos_add_test("split-hdr/tap/hash-ah", "virtio-net", test_hash_ah, &opts);
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
     qos_add_test("split-hdr/tap/gso-tcp4", "virtio-net", test_gso_tcp4,
                  &opts);
