@@ -187,6 +187,8 @@ echo "bench: ratios to the classic row of the same kind, this run; table in $TSV
 # memcpy like the others.
 echo "bench: of which splithdr_parse() + splithdr_classify()," \
      "+ the slot write's calls (dirty marking)"
+slot_calls='address_space_cache_invalidate|address_space_write|flatview_write.*'
+slot_calls=":($slot_calls)\$"
 for mode in $MODES; do
     case $mode in *classic) continue ;; esac
     [ -n "${IR[$mode/64]:-}" ] || continue
@@ -194,8 +196,7 @@ for mode in $MODES; do
     for size in $SIZES; do
         printf ' %16s' "$(ir_in "$mode" "$size" \
             ':splithdr_(parse|classify|parse_from_rx_pkt)$') +$(ir_called \
-            "$mode" "$size" \
-            ':(address_space_cache_invalidate|address_space_write|flatview_write.*)$')"
+            "$mode" "$size" "$slot_calls")"
     done
     echo
 done
