@@ -6,7 +6,8 @@
  * exist, SET while packets flow, tiny data buffers, buffers the device
  * must not use (zero-sized, read-only, looping chains, and without a ring
  * a first buffer shorter than the virtio header), guest memory unplugged
- * under the ring or the buffers, and a device without queue reset.  Each
+ * under the ring or the buffers, or replaced under the ring, and a device
+ * without queue reset.  Each
  * test checks guest memory (slots, data buffers, used ring) and the device
  * status against docs/specs/virtio-net-split-hdr.rst.
  */
@@ -595,6 +596,43 @@ static void test_memory_removed(void *obj, void *data, QGuestAllocator *alloc)
     rig_expect_packet(&r, 0, frame, len, hdrs);
 }
 
+/*
+ * The device keeps a mapping of the ring between packets.  Here the DIMM
+ * under the ring is unplugged and another plugged at the same address,
+ * with no packet in between: the next slot must land in the new memory
+ * (where slot 0 stays as the test filled it), not in the old one.
+ */
+static void test_memory_replaced(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    uint8_t frame[512];
+    size_t hdrs, len;
+    uint64_t dimm;
+    Rig r;
+
+    rig_init(&r, obj, alloc, t->sv[0]);
+    dimm = dimm_addr(&r);
+    rig_set_ring_at(&r, dimm, SLOT, RX_QSIZE, ALL);
+    len = tagged_frame(frame, 0, &hdrs);
+    rig_post(&r, 1, BUF_SIZE);
+    rig_expect_packet(&r, 0, frame, len, hdrs);
+
+    dimm_unplug(&r);
+    qtest_qmp_assert_success(r.qts, "{'execute': 'object-add', 'arguments': "
+                             "{'qom-type': 'memory-backend-ram', "
+                             "'id': 'hsmem2', 'size': %d}}", 128 << 20);
+    qtest_qmp_device_add(r.qts, "pc-dimm", "hsdimm2",
+                         "{'memdev': 'hsmem2', 'addr': %" PRIu64 "}", dimm);
+    rig_fill(&r, dimm, RING_LEN, 0xdd);
+
+    rig_post(&r, 1, BUF_SIZE);
+    len = tagged_frame(frame, 1, &hdrs);
+    rig_expect_packet(&r, 1, frame, len, hdrs);
+    rig_assert_filled(&r, r.ring, SLOT, 0xdd);
+    g_assert_cmpint(rig_status(&r) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
+}
+
 /* ---- No queue reset ------------------------------------------------------ */
 
 /*
@@ -682,6 +720,9 @@ static void register_hostile_guest_tests(void)
     opts.arg = (void *)"buffers";
     qos_add_test("split-hdr/hostile-guest/memory-removed/buffers",
                  "virtio-net", test_memory_removed, &opts);
+    opts.arg = NULL;
+    qos_add_test("split-hdr/hostile-guest/memory-replaced/ring",
+                 "virtio-net", test_memory_replaced, &opts);
     opts.before = rig_test_setup;
     opts.arg = NULL;
 

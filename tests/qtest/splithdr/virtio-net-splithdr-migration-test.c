@@ -178,6 +178,106 @@ static void test_migrate(void *obj, void *data, QGuestAllocator *alloc)
     unlink(path);
 }
 
+/* query-migrate's ram.@key on @qts, 0 before the migration has one. */
+static uint64_t migration_ram(QTestState *qts, const char *key)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ram = qdict_get_qdict(qdict_get_qdict(rsp, "return"), "ram");
+    uint64_t v = ram ? qdict_get_int(ram, key) : 0;
+
+    qobject_unref(rsp);
+    return v;
+}
+
+#define LIVE_PACKETS 4
+#define LIVE_FILL_ADDR (64 << 20)   /* pages that take a while to send */
+#define LIVE_FILL_LEN (16 << 20)
+#define LIVE_SLOW_BW (4 << 20)      /* bytes per second */
+
+/*
+ * Slots written during the migration, after the ring's pages were sent,
+ * reach the destination: the device marks them dirty, so the next pass
+ * sends them again.  RAM goes in address order, the ring first, then
+ * 16 MiB of non-zero pages at a low bandwidth: the packets arrive
+ * while those are sent.  They can only arrive before the switchover,
+ * which stops the source.
+ */
+static void test_migrate_live(void *obj, void *data, QGuestAllocator *alloc)
+{
+    TestArg *t = data;
+    QVirtioPCIDevice *pdev = container_of(((QVirtioNet *)obj)->vdev,
+                                          QVirtioPCIDevice, vdev);
+    FrameSpec spec = { .l3 = L3_IP4, .l4 = 6, .payload = 300 };
+    g_autofree char *path = g_strdup_printf("%s/splithdr-mig-XXXXXX",
+                                            g_get_tmp_dir());
+    g_autofree char *uri = NULL;
+    uint8_t frames[LIVE_PACKETS][512];
+    QTestState *src, *to;
+    uint64_t ring_end;
+    size_t hdrs, len;
+    int sv[2], fd, k;
+    QDict *rsp;
+    Rig r;
+
+    fd = g_mkstemp(path);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    uri = g_strdup_printf("file:%s", path);
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    rig_init(&r, obj, alloc, t->sv[0]);
+    src = r.qts;
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    ring_end = r.ring + 128 * RX_QSIZE;
+    g_assert_cmphex(ring_end, <, LIVE_FILL_ADDR);
+    rig_post(&r, LIVE_PACKETS, BUF_SIZE);
+    for (k = 0; k < LIVE_PACKETS; k++) {
+        len = rig_build_frame(&spec, frames[k], &hdrs);
+        frames[k][hdrs] = k + 1;
+    }
+    qtest_memset(src, LIVE_FILL_ADDR, 0x5a, LIVE_FILL_LEN);
+
+    qtest_qmp_assert_success(src, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'max-bandwidth': %d}}",
+                             LIVE_SLOW_BW);
+    rsp = qtest_qmp(src, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    /* Until the ring's pages are sent: fewer bytes remain than lie past it. */
+    for (;;) {
+        uint64_t total = migration_ram(src, "total");
+        uint64_t left = migration_ram(src, "remaining");
+
+        if (total && left && left < total - ring_end) {
+            break;
+        }
+        g_usleep(1000);
+    }
+    for (k = 0; k < LIVE_PACKETS; k++) {
+        rig_expect_packet(&r, k, frames[k], len, hdrs);
+    }
+    qtest_qmp_assert_success(src, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'max-bandwidth': %" PRId64 "}}",
+                             (int64_t)1 << 40);
+    wait_migration(src, "completed");
+
+    to = start_destination(sv[1]);
+    migrate_in(to, uri);
+    wait_migration(to, "completed");
+    r.qts = to;
+    pdev->pdev->bus->qts = to;
+    g_assert_cmpint(rig_stat(&r, "k"), ==, LIVE_PACKETS);
+    for (k = 0; k < LIVE_PACKETS; k++) {
+        rig_check_slot(&r, k, frames[k], hdrs, 1);
+    }
+
+    pdev->pdev->bus->qts = src;
+    qtest_quit(to);
+    close(sv[0]);
+    close(sv[1]);
+    unlink(path);
+}
+
 /*
  * Rings the destination must refuse, patched into a valid stream: the
  * subsection holds ring_addr, slot_size, num_slots, proto_mask, k, big
@@ -323,6 +423,8 @@ static void register_migration_tests(void)
     };
 
     qos_add_test("split-hdr/migrate", "virtio-net", test_migrate, &opts);
+    qos_add_test("split-hdr/migrate-live", "virtio-net", test_migrate_live,
+                 &opts);
     qos_add_test("split-hdr/migrate-bad-ring", "virtio-net",
                  test_migrate_bad_ring, &opts);
 }
