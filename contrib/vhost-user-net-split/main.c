@@ -5,9 +5,9 @@
  * transport header receive (docs/specs/virtio-net-split-hdr.rst, section
  * "vhost-user").  See vns.h for how the files divide the work.
  *
- * Network side (this version): a stream socket whose records are frames
- * behind a 4-byte big-endian length, as -netdev socket/stream send them.
- * One queue pair.
+ * Network sides (--net): a stream socket whose records are frames behind
+ * a 4-byte big-endian length, as -netdev socket/stream send them; or
+ * libslirp user networking, as -netdev user.  One queue pair.
  */
 
 #include "qemu/osdep.h"
@@ -20,6 +20,7 @@ static char *opt_socket_path;
 static int opt_fd = -1;
 static int opt_net_fd = -1;
 static char *opt_net_path;
+static char *opt_net;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
 
@@ -30,10 +31,13 @@ static GOptionEntry entries[] = {
       "vhost-user socket to listen on", "PATH" },
     { "fd", 'f', 0, G_OPTION_ARG_INT, &opt_fd,
       "vhost-user socket (listening or connected) as this fd", "FDNUM" },
+    { "net", 'n', 0, G_OPTION_ARG_STRING, &opt_net,
+      "network side: stream,fd=N | stream,connect=PATH | "
+      "slirp[,net=ADDR/PREFIX][,hostfwd=tcp::PORT-:PORT]...", "SPEC" },
     { "net-fd", 0, 0, G_OPTION_ARG_INT, &opt_net_fd,
-      "network side: a connected stream socket", "FDNUM" },
+      "same as --net stream,fd=FDNUM", "FDNUM" },
     { "net-connect", 0, 0, G_OPTION_ARG_FILENAME, &opt_net_path,
-      "network side: connect to this Unix stream socket", "PATH" },
+      "same as --net stream,connect=PATH", "PATH" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -66,22 +70,6 @@ static int vns_listen(const char *path)
     return fd;
 }
 
-static int vns_connect(const char *path)
-{
-    struct sockaddr_un un = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-    if (fd < 0 || strlen(path) >= sizeof(un.sun_path)) {
-        return -1;
-    }
-    pstrcpy(un.sun_path, sizeof(un.sun_path), path);
-    if (connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static gboolean vns_sigterm(gpointer opaque)
 {
     VuNetSplit *s = opaque;
@@ -97,7 +85,7 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) context = NULL;
     Error *err = NULL;
     VuNetSplit *s;
-    int fd, net_fd;
+    int fd;
 
     context = g_option_context_new("- vhost-user-net-split backend");
     g_option_context_add_main_entries(context, entries, NULL);
@@ -113,9 +101,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "give exactly one of --socket-path and --fd\n");
         return EXIT_FAILURE;
     }
-    if ((opt_net_fd != -1) + !!opt_net_path != 1) {
-        fprintf(stderr, "give exactly one of --net-fd and --net-connect\n");
+    if ((opt_net_fd != -1) + !!opt_net_path + !!opt_net != 1) {
+        fprintf(stderr, "give exactly one of --net, --net-fd and "
+                "--net-connect\n");
         return EXIT_FAILURE;
+    }
+    if (opt_net_fd != -1) {
+        opt_net = g_strdup_printf("stream,fd=%d", opt_net_fd);
+    } else if (opt_net_path) {
+        opt_net = g_strdup_printf("stream,connect=%s", opt_net_path);
     }
 
     s = g_new0(VuNetSplit, 1);
@@ -125,13 +119,7 @@ int main(int argc, char **argv)
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
-    net_fd = opt_net_fd != -1 ? opt_net_fd : vns_connect(opt_net_path);
-    if (net_fd < 0) {
-        fprintf(stderr, "network side: %s\n", strerror(errno));
-        return EXIT_FAILURE;
-    }
-    s->net = vns_net_stream_new(net_fd, vns_rx_frame, s, s->verbose,
-                                &err);
+    s->net = vns_net_open(opt_net, vns_rx_frame, s, s->verbose, &err);
     if (!s->net) {
         fprintf(stderr, "%s\n", error_get_pretty(err));
         return EXIT_FAILURE;

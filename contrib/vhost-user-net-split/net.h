@@ -41,9 +41,20 @@ struct VnsNet {
     bool verbose;
 };
 
-/* Open the network side; NULL with @errp set on failure. */
+/*
+ * Open the network side @spec, "TYPE,OPTION,...":
+ *   stream,fd=N | stream,connect=PATH   (net-stream.c)
+ *   slirp[,net=ADDR/PREFIX][,hostfwd=RULE]...   (net-slirp.c)
+ * NULL with @errp set on failure.
+ */
+VnsNet *vns_net_open(const char *spec, VnsNetReceive *receive, void *opaque,
+                     bool verbose, Error **errp);
+
+/* The types; @opts: the NULL-terminated options after the type. */
 VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp);
+VnsNet *vns_net_slirp_new(char **opts, VnsNetReceive *receive, void *opaque,
+                          bool verbose, Error **errp);
 
 static inline void vns_net_resume(VnsNet *net, unsigned int queue)
 {

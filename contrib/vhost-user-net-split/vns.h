@@ -8,8 +8,9 @@
  *                 connections, guest memory access through the table
  *   rx.c          receive placement, classic and split
  *   tx.c          transmit
- *   net.h         the network side's interface
+ *   net.h, net.c  the network side's interface; --net parsing
  *   net-stream.c  network side: 4-byte length framed stream socket
+ *   net-slirp.c   network side: libslirp user networking
  */
 
 #ifndef VNS_H

@@ -32,11 +32,15 @@
 
 #define BACKEND_ENV "SPLITHDR_VHOST_USER_NET_BINARY"
 
-/* One backend process and the test's end of its network side. */
+/*
+ * One backend process and the test's end of its network side: a
+ * socketpair, or none (net -1) when @net_spec names another side.
+ */
 typedef struct VhuBackend {
     char *sock_path;
     pid_t pid;
     int net;
+    const char *net_spec;
 } VhuBackend;
 
 typedef struct VhuArg {
@@ -86,13 +90,19 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
 {
     const char *bin = g_getenv(BACKEND_ENV);
     g_autofree char *cmd = NULL;
-    int lfd, sv[2];
+    g_autofree char *net = NULL;
+    int lfd, sv[2] = { -1, -1 };
 
     b->sock_path = g_strdup(path);
     lfd = qtest_socket_server(b->sock_path);
-    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    if (b->net_spec) {
+        net = g_strdup_printf("--net=%s", b->net_spec);
+    } else {
+        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+        net = g_strdup_printf("--net-fd=%d", sv[1]);
+    }
 
-    cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd, sv[1]);
+    cmd = g_strdup_printf("exec %s --fd=%d %s", bin, lfd, net);
     g_test_message("starting vhost-user backend: %s", cmd);
     b->pid = fork();
     g_assert_cmpint(b->pid, >=, 0);
@@ -102,12 +112,16 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
         close(1);
         open("/dev/null", O_RDONLY);
         open("/dev/null", O_WRONLY);
-        close(sv[0]);
+        if (sv[0] >= 0) {
+            close(sv[0]);
+        }
         execlp("/bin/sh", "sh", "-c", cmd, NULL);
         _exit(1);
     }
     close(lfd);
-    close(sv[1]);
+    if (sv[1] >= 0) {
+        close(sv[1]);
+    }
     b->net = sv[0];
 }
 
@@ -143,7 +157,9 @@ static void vhu_backend_stop(VhuBackend *b)
     g_assert_cmpint(waitpid(b->pid, &status, 0), ==, b->pid);
     g_assert(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-    close(b->net);
+    if (b->net >= 0) {
+        close(b->net);
+    }
     unlink(b->sock_path);
     g_free(b->sock_path);
 }
@@ -159,11 +175,14 @@ static void vhu_cleanup(void *opaque)
     g_free(a);
 }
 
-static void *vhu_setup_with(GString *cmd_line, void *arg,
-                            const char *chr_opts)
+static void *vhu_setup_net(GString *cmd_line, void *arg,
+                           const char *chr_opts, const char *net_spec)
 {
     VhuArg *a = g_new0(VhuArg, 1);
-    g_autofree char *opts = vhu_backend_start(&a->b, chr_opts);
+    g_autofree char *opts = NULL;
+
+    a->b.net_spec = net_spec;
+    opts = vhu_backend_start(&a->b, chr_opts);
 
     a->t.data = arg;
     a->t.sv[0] = a->b.net;
@@ -172,9 +191,21 @@ static void *vhu_setup_with(GString *cmd_line, void *arg,
     return a;
 }
 
+static void *vhu_setup_with(GString *cmd_line, void *arg,
+                            const char *chr_opts)
+{
+    return vhu_setup_net(cmd_line, arg, chr_opts, NULL);
+}
+
 static void *vhu_setup(GString *cmd_line, void *arg)
 {
     return vhu_setup_with(cmd_line, arg, "");
+}
+
+/* The backend's network side is libslirp (-netdev user's network). */
+static void *vhu_setup_slirp(GString *cmd_line, void *arg)
+{
+    return vhu_setup_net(cmd_line, arg, "", "slirp");
 }
 
 /* QEMU reconnects to the socket path when its backend went away. */
@@ -512,6 +543,153 @@ static void test_vhu_reconnect(void *obj, void *data,
     rig_expect_packet(&r, 4, frame, len, hdr_len);
 }
 
+/* The guest transmits @frame (after a zero virtio header) on tx queue 0. */
+static void vhu_transmit(Rig *r, const uint8_t *frame, size_t len)
+{
+    QVirtQueue *txq = r->net->queues[2 * r->rq + 1];
+    uint64_t addr = guest_alloc(r->alloc, VHDR_LEN + len);
+    uint32_t head;
+
+    rig_fill(r, addr, VHDR_LEN, 0);
+    qtest_memwrite(r->qts, addr + VHDR_LEN, frame, len);
+    head = qvirtqueue_add(r->qts, txq, addr, VHDR_LEN + len, false, false);
+    qvirtqueue_kick(r->qts, r->vdev, txq, head);
+    qvirtio_wait_used_elem(r->qts, r->vdev, txq, head, NULL, TIMEOUT_US);
+    guest_free(r->alloc, addr);
+}
+
+static const uint8_t vhu_guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+/* Ethernet header from the guest's MAC to broadcast. */
+static size_t vhu_eth_bcast(uint8_t *f, uint16_t type)
+{
+    memset(f, 0xff, 6);
+    memcpy(f + 6, vhu_guest_mac, 6);
+    rig_put16(f + 12, type);
+    return 14;
+}
+
+static uint16_t vhu_ip_csum(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+    size_t i;
+
+    for (i = 0; i < len; i += 2) {
+        sum += p[i] << 8 | p[i + 1];
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return ~sum;
+}
+
+#define BOOTP_LEN 548          /* fixed part + 312 bytes of options */
+#define DHCP_XID 0x5eed1234
+
+/* DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67. */
+static size_t vhu_dhcp_discover(uint8_t *f)
+{
+    size_t eth = vhu_eth_bcast(f, ETH_P_IP);
+    uint8_t *ip = f + eth, *udp = ip + 20, *bp = udp + 8;
+    static const uint8_t opts[] = { 0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255 };
+
+    memset(ip, 0, 20 + 8 + BOOTP_LEN);
+    ip[0] = 0x45;
+    rig_put16(ip + 2, 20 + 8 + BOOTP_LEN);
+    ip[8] = 64;
+    ip[9] = 17;
+    memset(ip + 16, 0xff, 4);
+    rig_put16(ip + 10, vhu_ip_csum(ip, 20));
+    rig_put16(udp, 68);
+    rig_put16(udp + 2, 67);
+    rig_put16(udp + 4, 8 + BOOTP_LEN);
+    bp[0] = 1;                          /* BOOTREQUEST */
+    bp[1] = 1;
+    bp[2] = 6;
+    stl_be_p(bp + 4, DHCP_XID);
+    memcpy(bp + 28, vhu_guest_mac, 6);
+    memcpy(bp + 236, opts, sizeof(opts));
+    return eth + 20 + 8 + BOOTP_LEN;
+}
+
+/* ARP request: who has @tpa?  From 10.0.2.15. */
+static size_t vhu_arp_request(uint8_t *f, const uint8_t *tpa)
+{
+    static const uint8_t spa[4] = { 10, 0, 2, 15 };
+    size_t eth = vhu_eth_bcast(f, ETH_P_ARP);
+    uint8_t *a = f + eth;
+
+    memset(a, 0, 28);
+    rig_put16(a, 1);
+    rig_put16(a + 2, ETH_P_IP);
+    a[4] = 6;
+    a[5] = 4;
+    rig_put16(a + 6, 1);
+    memcpy(a + 8, vhu_guest_mac, 6);
+    memcpy(a + 14, spa, 4);
+    memcpy(a + 24, tpa, 4);
+    return eth + 28;
+}
+
+/*
+ * slirp through the backend, no guest kernel: the guest's DHCPDISCOVER
+ * gets slirp's DHCPOFFER, split (UDP/IPv4: Ethernet, IP and UDP headers
+ * in slot 0, the BOOTP message from offset 0 of a buffer); its ARP
+ * request for the host gets the ARP reply, inline in slot 1's packet.
+ */
+static void test_vhu_slirp(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const uint8_t host[4] = { 10, 0, 2, 2 };
+    static const uint8_t offered[4] = { 10, 0, 2, 15 };
+    static const uint8_t offer_opt[3] = { 53, 1, 2 };
+    uint8_t frame[1024], slot[128], bootp[BOOTP_LEN], arp[64];
+    const uint8_t *vh = slot + PREFIX, *hdrs = slot + PREFIX + VHDR_LEN;
+    UsedElem used;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+
+    vhu_transmit(&r, frame, vhu_dhcp_discover(frame));
+    rig_wait_used(&r, 1, &used);
+    rig_read_slot(&r, 0, slot);
+    g_assert_cmpint(lduw_le_p(slot), ==, 0);                     /* seq */
+    g_assert_cmphex(vh[0], ==, VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER);
+    g_assert_cmpint(lduw_le_p(vh + 2), ==, 14 + 20 + 8);         /* hdr_len */
+    g_assert_cmpint(lduw_le_p(vh + 10), ==, 1);              /* num_buffers */
+    g_assert_cmpint(lduw_be_p(hdrs + 12), ==, ETH_P_IP);
+    g_assert_cmpmem(hdrs + 6, 4, "\x52\x55\x0a\x00", 4);   /* slirp's MAC */
+    g_assert_cmpint(hdrs[14 + 9], ==, 17);
+    g_assert_cmpint(lduw_be_p(hdrs + 34), ==, 67);
+    g_assert_cmpint(lduw_be_p(hdrs + 36), ==, 68);
+    g_assert_cmpint(used.len, ==, lduw_be_p(hdrs + 38) - 8);
+    g_assert_cmpint(used.len, >=, 240 + sizeof(offer_opt));
+    qtest_memread(r.qts, r.bufs[used.id], bootp, MIN(used.len, BOOTP_LEN));
+    g_assert_cmpint(bootp[0], ==, 2);                       /* BOOTREPLY */
+    g_assert_cmphex(ldl_be_p(bootp + 4), ==, DHCP_XID);
+    g_assert_cmpmem(bootp + 16, 4, offered, 4);                /* yiaddr */
+    g_assert_cmpmem(bootp + 28, 6, vhu_guest_mac, 6);
+    g_assert_cmphex(ldl_be_p(bootp + 236), ==, 0x63825363);
+    g_assert_cmpmem(bootp + 240, 3, offer_opt, 3);          /* DHCPOFFER */
+
+    vhu_transmit(&r, frame, vhu_arp_request(frame, host));
+    rig_wait_used(&r, 1, &used);
+    rig_read_slot(&r, 1, slot);
+    g_assert_cmpint(lduw_le_p(slot), ==, 1);
+    g_assert_cmphex(vh[0], ==, 0);                      /* inline: no ARP */
+    g_assert_cmpint(lduw_le_p(vh + 2), ==, 0);
+    g_assert_cmpint(lduw_le_p(vh + 10), ==, 1);
+    g_assert_cmpint(used.len, >=, 42);
+    g_assert_cmpint(used.len, <=, sizeof(arp));
+    qtest_memread(r.qts, r.bufs[used.id], arp, used.len);
+    g_assert_cmpmem(arp, 6, vhu_guest_mac, 6);
+    g_assert_cmpint(lduw_be_p(arp + 12), ==, ETH_P_ARP);
+    g_assert_cmpint(lduw_be_p(arp + 14 + 6), ==, 2);            /* reply */
+    g_assert_cmpmem(arp + 14 + 14, 4, host, 4);                   /* spa */
+    g_assert_cmpmem(arp + 14 + 24, 4, offered, 4);                /* tpa */
+}
+
 /*
  * The backend's life without a guest: one process serves one QEMU after
  * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
@@ -603,6 +781,9 @@ static void register_vhu_tests(void)
     opts.before = vhu_setup;
     qos_add_test("split-hdr/vhost-user/bad-buffer", "virtio-net",
                  test_vhu_bad_buffer, &opts);
+    opts.before = vhu_setup_slirp;
+    qos_add_test("split-hdr/vhost-user/slirp", "virtio-net",
+                 test_vhu_slirp, &opts);
 }
 
 libqos_init(register_vhu_tests);
