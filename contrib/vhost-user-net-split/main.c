@@ -119,7 +119,8 @@ int main(int argc, char **argv)
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
-    s->net = vns_net_open(opt_net, vns_rx_frame, s, s->verbose, &err);
+    s->net = vns_net_open(opt_net, VNS_QUEUE_PAIRS, vns_rx_frame, s,
+                          s->verbose, &err);
     if (!s->net) {
         fprintf(stderr, "%s\n", error_get_pretty(err));
         return EXIT_FAILURE;

@@ -376,6 +376,7 @@ VnsNet *vns_net_slirp_new(char **opts, VnsNetReceive *receive, void *opaque,
     ns->net.receive = receive;
     ns->net.opaque = opaque;
     ns->net.verbose = verbose;
+    ns->net.queues = 1;
     ns->pollfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
     g_queue_init(&ns->held);
     ns->slirp = slirp_new(&cfg, &vns_slirp_cb, ns);

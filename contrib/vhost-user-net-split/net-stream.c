@@ -167,6 +167,7 @@ VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
     ns->net.receive = receive;
     ns->net.opaque = opaque;
     ns->net.verbose = verbose;
+    ns->net.queues = 1;
     ns->fd = fd;
     ns->rxbuf = g_malloc(VNS_RXBUF_SIZE);
     vns_stream_watch(ns, true);

@@ -63,10 +63,22 @@ bad:
     return NULL;
 }
 
-VnsNet *vns_net_open(const char *spec, VnsNetReceive *receive, void *opaque,
-                     bool verbose, Error **errp)
+VnsNet *vns_net_open(const char *spec, unsigned int queues,
+                     VnsNetReceive *receive, void *opaque, bool verbose,
+                     Error **errp)
 {
     g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+
+    if (!g_strcmp0(parts[0], "tap")) {
+        return vns_net_tap_new(parts + 1, queues, receive, opaque, verbose,
+                               errp);
+    }
+    /* One stream, one slirp: one queue pair. */
+    if (queues != 1) {
+        error_setg(errp, "--net %s: only tap has more than one queue pair",
+                   spec);
+        return NULL;
+    }
 
     if (!g_strcmp0(parts[0], "stream")) {
         return vns_net_stream_open(parts + 1, receive, opaque, verbose,
@@ -75,6 +87,6 @@ VnsNet *vns_net_open(const char *spec, VnsNetReceive *receive, void *opaque,
     if (!g_strcmp0(parts[0], "slirp") || !g_strcmp0(parts[0], "user")) {
         return vns_net_slirp_new(parts + 1, receive, opaque, verbose, errp);
     }
-    error_setg(errp, "--net %s: unknown type (stream, slirp)", spec);
+    error_setg(errp, "--net %s: unknown type (stream, slirp, tap)", spec);
     return NULL;
 }

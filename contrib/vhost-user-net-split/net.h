@@ -18,8 +18,9 @@
 typedef struct VnsNet VnsNet;
 
 /*
- * One frame for receive queue @queue; @frame starts with the Ethernet
- * header.  True: taken (delivered or dropped); false: hold it.
+ * One frame for receive queue @queue; @frame starts with a virtio-net
+ * header of vnet_hdr_len bytes when the side has one (tap), else with the
+ * Ethernet header.  True: taken (delivered or dropped); false: hold it.
  */
 typedef bool VnsNetReceive(void *opaque, unsigned int queue,
                            const uint8_t *frame, size_t len);
@@ -27,9 +28,18 @@ typedef bool VnsNetReceive(void *opaque, unsigned int queue,
 typedef struct VnsNetOps {
     /* Buffers arrived on @queue: hand held frames over, then read on. */
     void (*resume)(VnsNet *net, unsigned int queue);
-    /* Send the frame in @iov on @queue; a failure drops it. */
+    /*
+     * Send the frame in @iov on @queue, behind a virtio-net header of
+     * vnet_hdr_len bytes when the side has one; a failure drops it.
+     */
     void (*send)(VnsNet *net, unsigned int queue, const struct iovec *iov,
                  unsigned int iov_cnt);
+    /*
+     * Optional: the driver negotiated @features; a side with a vnet
+     * header takes headers of @hdr_len bytes and the offloads that the
+     * guest can receive from here on.
+     */
+    void (*set_features)(VnsNet *net, uint64_t features, size_t hdr_len);
     /* Stop reading and free everything. */
     void (*close)(VnsNet *net);
 } VnsNetOps;
@@ -39,22 +49,31 @@ struct VnsNet {
     VnsNetReceive *receive;
     void *opaque;
     bool verbose;
+    unsigned int queues;                /* queue pairs it serves */
+    size_t vnet_hdr_len;                /* 0: plain frames */
+    uint64_t offloads;                  /* VIRTIO_NET_F_* it can carry */
 };
 
 /*
- * Open the network side @spec, "TYPE,OPTION,...":
+ * Open the network side @spec, "TYPE,OPTION,...", for @queues queue
+ * pairs:
  *   stream,fd=N | stream,connect=PATH   (net-stream.c)
  *   slirp[,net=ADDR/PREFIX][,hostfwd=RULE]...   (net-slirp.c)
+ *   tap,ifname=NAME   (net-tap.c)
  * NULL with @errp set on failure.
  */
-VnsNet *vns_net_open(const char *spec, VnsNetReceive *receive, void *opaque,
-                     bool verbose, Error **errp);
+VnsNet *vns_net_open(const char *spec, unsigned int queues,
+                     VnsNetReceive *receive, void *opaque, bool verbose,
+                     Error **errp);
 
 /* The types; @opts: the NULL-terminated options after the type. */
 VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp);
 VnsNet *vns_net_slirp_new(char **opts, VnsNetReceive *receive, void *opaque,
                           bool verbose, Error **errp);
+VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
+                        VnsNetReceive *receive, void *opaque, bool verbose,
+                        Error **errp);
 
 static inline void vns_net_resume(VnsNet *net, unsigned int queue)
 {
@@ -65,6 +84,14 @@ static inline void vns_net_send(VnsNet *net, unsigned int queue,
                                 const struct iovec *iov, unsigned int iov_cnt)
 {
     net->ops->send(net, queue, iov, iov_cnt);
+}
+
+static inline void vns_net_set_features(VnsNet *net, uint64_t features,
+                                        size_t hdr_len)
+{
+    if (net->ops->set_features) {
+        net->ops->set_features(net, features, hdr_len);
+    }
 }
 
 static inline void vns_net_close(VnsNet *net)

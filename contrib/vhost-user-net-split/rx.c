@@ -44,13 +44,14 @@ static void vns_publish(VuNetSplit *s, VuVirtq *vq, unsigned int n)
  * zero, no vnet header from a stream peer) then the frame, each buffer
  * filled before the next.  Returns false when the packet must wait.
  */
-static bool vns_rx_classic(VuNetSplit *s, VuVirtq *vq, const uint8_t *frame,
-                           size_t size)
+static bool vns_rx_classic(VuNetSplit *s, VuVirtq *vq,
+                           const struct virtio_net_hdr *peer_hdr,
+                           const uint8_t *frame, size_t size)
 {
     VuDev *dev = &s->dev.parent;
     bool mrg = vns_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
     size_t hlen = vns_vhdr_len(dev), offset = 0;
-    struct virtio_net_hdr_mrg_rxbuf vhdr = { 0 };
+    struct virtio_net_hdr_mrg_rxbuf vhdr = { .hdr = *peer_hdr };
     unsigned int i = 0;
 
     if (mrg ? !vu_queue_avail_bytes(dev, vq, size + hlen, 0)
@@ -121,6 +122,7 @@ err:
  * k mod N, then publish.  Returns false when the packet must wait.
  */
 static bool vns_rx_split(VuNetSplit *s, VuVirtq *vq, VnsRing *ring,
+                         const struct virtio_net_hdr *peer_hdr,
                          const uint8_t *frame, size_t flen)
 {
     VuDev *dev = &s->dev.parent;
@@ -147,6 +149,7 @@ static bool vns_rx_split(VuNetSplit *s, VuVirtq *vq, VnsRing *ring,
     }
 
     memset(vhdr, 0, vhdr_len);
+    vhdr->hdr = *peer_hdr;
     offset = hdr_len;
     do {
         VuVirtqElement *elem;
@@ -210,6 +213,7 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
 {
     VuNetSplit *s = opaque;
     VuDev *dev = &s->dev.parent;
+    struct virtio_net_hdr peer_hdr = { 0 };
     VuVirtq *vq;
 
     if (!s->connected) {
@@ -229,13 +233,22 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
         !vns_vq_can_notify(vq)) {
         return false;
     }
+    /* The peer's checksum and GSO fields, as the device copies them. */
+    if (s->net->vnet_hdr_len) {
+        if (len <= s->net->vnet_hdr_len) {
+            return true;                /* nothing to deliver: dropped */
+        }
+        memcpy(&peer_hdr, frame, sizeof(peer_hdr));
+        frame += s->net->vnet_hdr_len;
+        len -= s->net->vnet_hdr_len;
+    }
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
     }
     if (s->rings[0].ring_addr) {
-        return vns_rx_split(s, vq, &s->rings[0], frame, len);
+        return vns_rx_split(s, vq, &s->rings[0], &peer_hdr, frame, len);
     }
-    return vns_rx_classic(s, vq, frame, len);
+    return vns_rx_classic(s, vq, &peer_hdr, frame, len);
 }
 
 /* The driver made receive buffers available. */

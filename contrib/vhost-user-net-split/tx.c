@@ -1,8 +1,9 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * vhost-user-net-split, transmit: each packet loses its virtio header
- * and goes to the network side as one frame.
+ * vhost-user-net-split, transmit: each packet goes to the network side as
+ * one frame; with its virtio header when the side takes one (a tap does
+ * the checksum and segmentation it asks for), without it otherwise.
  */
 
 #include "qemu/osdep.h"
@@ -29,8 +30,10 @@ void vns_tx_kick(VuDev *dev, int qidx)
         }
         size = iov_size(elem->out_sg, elem->out_num);
         if (size >= hlen) {
+            size_t skip = s->net->vnet_hdr_len ? 0 : hlen;
+
             cnt = iov_copy(frame, VNS_MAX_CHAIN, elem->out_sg, elem->out_num,
-                           hlen, size - hlen);
+                           skip, size - skip);
             vns_net_send(s->net, 0, frame, cnt);
         }
         vu_queue_push(dev, vq, elem, 0);

@@ -11,6 +11,7 @@
  *   net.h, net.c  the network side's interface; --net parsing
  *   net-stream.c  network side: 4-byte length framed stream socket
  *   net-slirp.c   network side: libslirp user networking
+ *   net-tap.c     network side: tap through io_uring
  */
 
 #ifndef VNS_H

@@ -132,10 +132,12 @@ bool vns_vq_can_notify(VuVirtq *vq)
 
 /* --- vhost-user --------------------------------------------------------- */
 
+/* A tap with a vnet header carries the checksum and GSO offloads. */
 static uint64_t vns_get_features(VuDev *dev)
 {
     return 1ULL << VIRTIO_NET_F_MRG_RXBUF |
-           1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER;
+           1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER |
+           vns_of(dev)->net->offloads;
 }
 
 static void vns_set_features(VuDev *dev, uint64_t features)
@@ -146,6 +148,7 @@ static void vns_set_features(VuDev *dev, uint64_t features)
     if (!(features & (1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER))) {
         memset(s->rings, 0, sizeof(s->rings));
     }
+    vns_net_set_features(s->net, features, vns_vhdr_len(dev));
 }
 
 static uint64_t vns_get_protocol_features(VuDev *dev)

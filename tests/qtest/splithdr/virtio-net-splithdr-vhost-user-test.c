@@ -12,13 +12,21 @@
  * end of a socketpair; the test sends frames into the other with the
  * same 4-byte length framing as the socket netdev of the other split-hdr
  * tests, and checks guest memory with the same rig checks, which state
- * what QEMU's in-process device writes for the same frames.
+ * what QEMU's in-process device writes for the same frames.  The slirp
+ * and tap tests give the backend those sides instead: slirp answers the
+ * frames the guest transmits; the tap is one the test created (as root),
+ * with packet sockets on it to put frames in and take them out.
  */
 
 #include "qemu/osdep.h"
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <linux/if_packet.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
+#include "qemu/cutils.h"
 #include "qemu/module.h"
 #include "qobject/qdict.h"
 #include "standard-headers/linux/virtio_net.h"
@@ -43,9 +51,19 @@ typedef struct VhuBackend {
     const char *net_spec;
 } VhuBackend;
 
+/* A tap interface the test made for the backend's tap side. */
+typedef struct VhuTap {
+    char ifname[IFNAMSIZ];
+    char *spec;                 /* the backend's --net */
+    char *skip;                 /* why a tap test cannot run, or NULL */
+    int send;                   /* AF_PACKET: frames into the backend */
+    int capture;                /* AF_PACKET, vnet header: frames out of it */
+} VhuTap;
+
 typedef struct VhuArg {
     TestArg t;                  /* sv[0]: the test's end of the network */
     VhuBackend b;
+    VhuTap tap;
 } VhuArg;
 
 typedef struct VhuCase {
@@ -164,21 +182,35 @@ static void vhu_backend_stop(VhuBackend *b)
     g_free(b->sock_path);
 }
 
+static void vhu_tap_delete(VhuTap *t);
+
+/* On a failed assertion libqtest kills QEMU; the backend and tap go too. */
+static void vhu_abort(void *opaque)
+{
+    VhuArg *a = opaque;
+
+    kill(a->b.pid, SIGKILL);
+    waitpid(a->b.pid, NULL, 0);         /* it holds the tap till then */
+    vhu_tap_delete(&a->tap);
+}
+
 static void vhu_cleanup(void *opaque)
 {
     VhuArg *a = opaque;
+
+    qtest_remove_abrt_handler(a);
 
     /* QEMU first, so that the backend sees its front-end go. */
     qtest_kill_qemu(global_qtest);
     qos_invalidate_command_line();
     vhu_backend_stop(&a->b);
+    vhu_tap_delete(&a->tap);
     g_free(a);
 }
 
-static void *vhu_setup_net(GString *cmd_line, void *arg,
+static void *vhu_setup_arg(GString *cmd_line, void *arg, VhuArg *a,
                            const char *chr_opts, const char *net_spec)
 {
-    VhuArg *a = g_new0(VhuArg, 1);
     g_autofree char *opts = NULL;
 
     a->b.net_spec = net_spec;
@@ -187,8 +219,18 @@ static void *vhu_setup_net(GString *cmd_line, void *arg,
     a->t.data = arg;
     a->t.sv[0] = a->b.net;
     g_string_append(cmd_line, opts);
+    qtest_add_abrt_handler(vhu_abort, a);
     g_test_queue_destroy(vhu_cleanup, a);
     return a;
+}
+
+static void *vhu_setup_net(GString *cmd_line, void *arg,
+                           const char *chr_opts, const char *net_spec)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+
+    a->tap.send = a->tap.capture = -1;
+    return vhu_setup_arg(cmd_line, arg, a, chr_opts, net_spec);
 }
 
 static void *vhu_setup_with(GString *cmd_line, void *arg,
@@ -543,19 +585,27 @@ static void test_vhu_reconnect(void *obj, void *data,
     rig_expect_packet(&r, 4, frame, len, hdr_len);
 }
 
-/* The guest transmits @frame (after a zero virtio header) on tx queue 0. */
-static void vhu_transmit(Rig *r, const uint8_t *frame, size_t len)
+/* The guest transmits @frame behind virtio header @vh on its tx queue. */
+static void vhu_transmit_hdr(Rig *r, const struct virtio_net_hdr_mrg_rxbuf *vh,
+                             const uint8_t *frame, size_t len)
 {
     QVirtQueue *txq = r->net->queues[2 * r->rq + 1];
     uint64_t addr = guest_alloc(r->alloc, VHDR_LEN + len);
     uint32_t head;
 
-    rig_fill(r, addr, VHDR_LEN, 0);
+    qtest_memwrite(r->qts, addr, vh, VHDR_LEN);
     qtest_memwrite(r->qts, addr + VHDR_LEN, frame, len);
     head = qvirtqueue_add(r->qts, txq, addr, VHDR_LEN + len, false, false);
     qvirtqueue_kick(r->qts, r->vdev, txq, head);
     qvirtio_wait_used_elem(r->qts, r->vdev, txq, head, NULL, TIMEOUT_US);
     guest_free(r->alloc, addr);
+}
+
+static void vhu_transmit(Rig *r, const uint8_t *frame, size_t len)
+{
+    struct virtio_net_hdr_mrg_rxbuf vh = { 0 };
+
+    vhu_transmit_hdr(r, &vh, frame, len);
 }
 
 static const uint8_t vhu_guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
@@ -690,6 +740,246 @@ static void test_vhu_slirp(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpmem(arp + 14 + 24, 4, offered, 4);                /* tpa */
 }
 
+/* ---- tap ----------------------------------------------------------------- */
+
+#define VHU_TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+
+static int vhu_tap_persist(const char *ifname, int on)
+{
+    struct ifreq ifr = { .ifr_flags = VHU_TAP_FLAGS };
+    int fd = open("/dev/net/tun", O_RDWR), ret;
+
+    if (fd < 0) {
+        return -1;
+    }
+    pstrcpy(ifr.ifr_name, IFNAMSIZ, ifname);
+    ret = ioctl(fd, TUNSETIFF, &ifr) < 0 ? -1 : ioctl(fd, TUNSETPERSIST, on);
+    close(fd);
+    return ret;
+}
+
+static void vhu_tap_delete(VhuTap *t)
+{
+    if (t->send >= 0) {
+        close(t->send);
+    }
+    if (t->capture >= 0) {
+        close(t->capture);
+    }
+    if (t->ifname[0]) {
+        vhu_tap_persist(t->ifname, 0);
+    }
+    g_free(t->spec);
+    g_free(t->skip);
+    memset(t, 0, sizeof(*t));
+    t->send = t->capture = -1;
+}
+
+static int vhu_tap_socket(VhuTap *t, int proto, bool vnet_hdr)
+{
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET,
+        .sll_protocol = proto,
+        .sll_ifindex = if_nametoindex(t->ifname),
+    };
+    int one = 1, fd = socket(AF_PACKET, SOCK_RAW, proto);
+
+    if (fd < 0 ||
+        (vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+                                sizeof(one)) < 0) ||
+        bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * A persistent tap, quiet (no address, IPv6 off: the host sends nothing
+ * of its own) and up, and two packet sockets on it.  Returns why not.
+ */
+static char *vhu_tap_create(VhuTap *t)
+{
+    static unsigned int count;
+    g_autofree char *ipv6 = NULL;
+    struct ifreq ifr = { 0 };
+    int s, ret;
+
+    if (geteuid() != 0) {
+        return g_strdup("needs root to create a tap interface");
+    }
+    snprintf(t->ifname, sizeof(t->ifname), "shvu%d_%u", (int)getpid(),
+             count++);
+    if (vhu_tap_persist(t->ifname, 1) < 0) {
+        char *why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
+                                    strerror(errno));
+
+        t->ifname[0] = 0;
+        return why;
+    }
+    ipv6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+                           t->ifname);
+    if (g_file_test(ipv6, G_FILE_TEST_EXISTS)) {
+        s = open(ipv6, O_WRONLY);
+        ret = s < 0 ? -1 : write(s, "1", 1);
+        if (s >= 0) {
+            close(s);
+        }
+        if (ret != 1) {
+            return g_strdup_printf("cannot disable IPv6 on %s", t->ifname);
+        }
+    }
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    pstrcpy(ifr.ifr_name, IFNAMSIZ, t->ifname);
+    /* Room for the 64 KiB frames of vhu_cases: a tap's largest MTU. */
+    ifr.ifr_mtu = 65535 - 14;
+    ret = s < 0 ? -1 : ioctl(s, SIOCSIFMTU, &ifr);
+    if (ret == 0) {
+        ret = ioctl(s, SIOCGIFFLAGS, &ifr);
+    }
+    if (ret == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        ret = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    if (s >= 0) {
+        close(s);
+    }
+    if (ret < 0) {
+        return g_strdup_printf("cannot set up %s: %s", t->ifname,
+                               strerror(errno));
+    }
+    /* Protocol 0: the sending socket never queues what it sees. */
+    t->send = vhu_tap_socket(t, 0, false);
+    t->capture = vhu_tap_socket(t, htons(ETH_P_ALL), true);
+    if (t->send < 0 || t->capture < 0) {
+        return g_strdup_printf("no packet sockets on %s", t->ifname);
+    }
+    return NULL;
+}
+
+/* The backend's network side is a tap that the test made. */
+static void *vhu_setup_tap(GString *cmd_line, void *arg)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+
+    a->tap.send = a->tap.capture = -1;
+    a->tap.skip = vhu_tap_create(&a->tap);
+    if (!a->tap.skip) {
+        a->tap.spec = g_strdup_printf("tap,ifname=%s", a->tap.ifname);
+    }
+    /* Without a tap the backend runs on a socketpair; the test skips. */
+    return vhu_setup_arg(cmd_line, arg, a, "", a->tap.spec);
+}
+
+static bool vhu_tap_ready(VhuArg *a)
+{
+    if (a->tap.skip) {
+        g_test_skip(a->tap.skip);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Frames into the tap reach the guest as the device places them: every
+ * shape through the tap, its (zero) vnet header taken off, each split or
+ * inline in slot k as with the stream side.
+ */
+static void test_vhu_tap_rx(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    uint32_t i, k = 0;
+    Rig r;
+
+    if (!vhu_tap_ready(a)) {
+        return;
+    }
+    vhu_init(&r, obj, alloc, data);
+    r.sock = a->tap.send;
+    r.sock_dgram = true;
+    rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    for (i = 0; i < ARRAY_SIZE(vhu_cases); i++) {
+        size_t hdr_len, len = vhu_frame(&vhu_cases[i], frame, &hdr_len);
+
+        if (len < 14) {
+            continue;                   /* a packet socket refuses runts */
+        }
+        g_test_message("packet %u: %s", k, vhu_cases[i].name);
+        rig_expect_packet(&r, k++, frame, len, hdr_len);
+        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
+    }
+}
+
+/* The next frame that came out of the tap: its vnet header and bytes. */
+static size_t vhu_tap_capture(VhuTap *t, struct virtio_net_hdr *vh,
+                              uint8_t *buf, size_t max)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        struct sockaddr_ll from;
+        socklen_t fromlen = sizeof(from);
+        struct iovec iov[] = {
+            { .iov_base = vh, .iov_len = sizeof(*vh) },
+            { .iov_base = buf, .iov_len = max },
+        };
+        struct msghdr msg = {
+            .msg_name = &from, .msg_namelen = fromlen,
+            .msg_iov = iov, .msg_iovlen = 2,
+        };
+        ssize_t n = recvmsg(t->capture, &msg, MSG_DONTWAIT);
+
+        if (n >= (ssize_t)sizeof(*vh) && from.sll_pkttype != PACKET_OUTGOING) {
+            return n - sizeof(*vh);
+        }
+        g_assert(n >= 0 || errno == EAGAIN);
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * A TSO packet the guest transmits comes out of the tap as one GSO
+ * frame with the guest's header honoured: the tap took its gso_type,
+ * gso_size and checksum request, the bytes are the guest's.
+ */
+static void test_vhu_tap_tx(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    FrameSpec spec = { .l3 = L3_IP4, .l4 = 6, .tcp_opt_len = 12,
+                       .payload = 3000 };
+    g_autofree uint8_t *frame = g_malloc0(8192);
+    g_autofree uint8_t *got = g_malloc0(8192);
+    struct virtio_net_hdr_mrg_rxbuf vh = { 0 };
+    struct virtio_net_hdr out;
+    size_t hdrs, len, n;
+    Rig r;
+
+    if (!vhu_tap_ready(a)) {
+        return;
+    }
+    vhu_init(&r, obj, alloc, data);
+    len = rig_build_frame(&spec, frame, &hdrs);
+    vh.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh.hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh.hdr.hdr_len = cpu_to_le16(hdrs);
+    vh.hdr.gso_size = cpu_to_le16(1000);
+    vh.hdr.csum_start = cpu_to_le16(14 + 20);
+    vh.hdr.csum_offset = cpu_to_le16(16);
+    vhu_transmit_hdr(&r, &vh, frame, len);
+
+    n = vhu_tap_capture(&a->tap, &out, got, 8192);
+    g_assert_cmpint(n, ==, len);
+    g_assert_cmpmem(got, n, frame, len);
+    g_assert_cmpint(out.gso_type, ==, VIRTIO_NET_HDR_GSO_TCPV4);
+    g_assert_cmpint(out.gso_size, ==, 1000);
+    g_assert_cmphex(out.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM, ==,
+                    VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    g_assert_cmpint(out.csum_start, ==, 14 + 20);
+    g_assert_cmpint(out.csum_offset, ==, 16);
+}
+
 /*
  * The backend's life without a guest: one process serves one QEMU after
  * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
@@ -784,6 +1074,11 @@ static void register_vhu_tests(void)
     opts.before = vhu_setup_slirp;
     qos_add_test("split-hdr/vhost-user/slirp", "virtio-net",
                  test_vhu_slirp, &opts);
+    opts.before = vhu_setup_tap;
+    qos_add_test("split-hdr/vhost-user/tap-rx", "virtio-net",
+                 test_vhu_tap_rx, &opts);
+    qos_add_test("split-hdr/vhost-user/tap-tx", "virtio-net",
+                 test_vhu_tap_tx, &opts);
 }
 
 libqos_init(register_vhu_tests);
