@@ -7,7 +7,8 @@
  *
  * Network sides (--net): a stream socket whose records are frames behind
  * a 4-byte big-endian length, as -netdev socket/stream send them; or
- * libslirp user networking, as -netdev user.  One queue pair.
+ * libslirp user networking, as -netdev user; or a tap through io_uring.
+ * --queues N queue pairs (VHOST_USER_PROTOCOL_F_MQ).
  */
 
 #include "qemu/osdep.h"
@@ -23,6 +24,7 @@ static char *opt_net_path;
 static char *opt_net;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
+static int opt_queues = 1;
 
 static GOptionEntry entries[] = {
     { "print-capabilities", 'c', 0, G_OPTION_ARG_NONE, &opt_print_caps,
@@ -38,6 +40,8 @@ static GOptionEntry entries[] = {
       "same as --net stream,fd=FDNUM", "FDNUM" },
     { "net-connect", 0, 0, G_OPTION_ARG_FILENAME, &opt_net_path,
       "same as --net stream,connect=PATH", "PATH" },
+    { "queues", 'q', 0, G_OPTION_ARG_INT, &opt_queues,
+      "queue pairs (stream: one socket each; tap: multiqueue)", "N" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -112,14 +116,20 @@ int main(int argc, char **argv)
         opt_net = g_strdup_printf("stream,connect=%s", opt_net_path);
     }
 
+    if (opt_queues < 1 || opt_queues > VNS_NET_QUEUES_MAX) {
+        fprintf(stderr, "--queues: 1 to %d\n", VNS_NET_QUEUES_MAX);
+        return EXIT_FAILURE;
+    }
+
     s = g_new0(VuNetSplit, 1);
     s->verbose = opt_verbose;
+    s->queue_pairs = opt_queues;
     s->listen_fd = -1;
     /* First: a SIGTERM from here on takes the clean way out. */
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
-    s->net = vns_net_open(opt_net, VNS_QUEUE_PAIRS, vns_rx_frame, s,
+    s->net = vns_net_open(opt_net, s->queue_pairs, vns_rx_frame, s,
                           s->verbose, &err);
     if (!s->net) {
         fprintf(stderr, "%s\n", error_get_pretty(err));

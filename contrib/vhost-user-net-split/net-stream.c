@@ -3,7 +3,7 @@
  *
  * vhost-user-net-split network side: a stream socket whose records are
  * frames behind a 4-byte big-endian length, as -netdev socket/stream
- * send them.  One queue.
+ * send them.  One socket per queue pair.
  */
 
 #include "qemu/osdep.h"
@@ -18,26 +18,35 @@
 #define VNS_MAX_FRAME (4096 + 65536)
 #define VNS_RXBUF_SIZE (4 * (4 + VNS_MAX_FRAME))
 
-typedef struct VnsNetStream {
-    VnsNet net;
+typedef struct VnsNetStream VnsNetStream;
+
+typedef struct VnsStreamQueue {
+    VnsNetStream *stream;
+    unsigned int index;
     int fd;
     guint src;
     uint8_t *rxbuf;                     /* records read, not yet delivered */
     size_t rx_len;
     bool rx_waiting;                    /* head record waits for buffers */
     uint8_t txbuf[4 + VNS_MAX_FRAME];   /* one record to send */
-} VnsNetStream;
+} VnsStreamQueue;
 
-static void vns_stream_log(VnsNetStream *ns, const char *msg)
+struct VnsNetStream {
+    VnsNet net;
+    VnsStreamQueue *q[VNS_NET_QUEUES_MAX];
+};
+
+static void vns_stream_log(VnsStreamQueue *ns, const char *msg)
 {
-    if (ns->net.verbose) {
-        fprintf(stderr, "vhost-user-net-split: %s\n", msg);
+    if (ns->stream->net.verbose) {
+        fprintf(stderr, "vhost-user-net-split: queue %u: %s\n", ns->index,
+                msg);
     }
 }
 
-static void vns_stream_watch(VnsNetStream *ns, bool on);
+static void vns_stream_watch(VnsStreamQueue *ns, bool on);
 
-static void vns_stream_shut(VnsNetStream *ns)
+static void vns_stream_shut(VnsStreamQueue *ns)
 {
     vns_stream_watch(ns, false);
     close(ns->fd);
@@ -46,7 +55,7 @@ static void vns_stream_shut(VnsNetStream *ns)
 }
 
 /* Deliver the complete records in rxbuf, in order, until one must wait. */
-static void vns_stream_drain(VnsNetStream *ns)
+static void vns_stream_drain(VnsStreamQueue *ns)
 {
     size_t off = 0;
 
@@ -63,7 +72,8 @@ static void vns_stream_drain(VnsNetStream *ns)
         if (ns->rx_len - off < 4 + len) {
             break;
         }
-        if (!ns->net.receive(ns->net.opaque, 0, ns->rxbuf + off + 4, len)) {
+        if (!ns->stream->net.receive(ns->stream->net.opaque, ns->index,
+                                 ns->rxbuf + off + 4, len)) {
             ns->rx_waiting = true;
             break;
         }
@@ -79,7 +89,7 @@ static void vns_stream_drain(VnsNetStream *ns)
 static gboolean vns_stream_readable(gint fd, GIOCondition cond,
                                     gpointer opaque)
 {
-    VnsNetStream *ns = opaque;
+    VnsStreamQueue *ns = opaque;
     ssize_t r;
 
     r = read(ns->fd, ns->rxbuf + ns->rx_len, VNS_RXBUF_SIZE - ns->rx_len);
@@ -97,7 +107,7 @@ static gboolean vns_stream_readable(gint fd, GIOCondition cond,
     return G_SOURCE_CONTINUE;
 }
 
-static void vns_stream_watch(VnsNetStream *ns, bool on)
+static void vns_stream_watch(VnsStreamQueue *ns, bool on)
 {
     if (on && !ns->src) {
         ns->src = g_unix_fd_add(ns->fd, G_IO_IN | G_IO_HUP,
@@ -108,9 +118,14 @@ static void vns_stream_watch(VnsNetStream *ns, bool on)
     }
 }
 
+static VnsStreamQueue *vns_stream_queue(VnsNet *net, unsigned int queue)
+{
+    return container_of(net, VnsNetStream, net)->q[queue];
+}
+
 static void vns_stream_resume(VnsNet *net, unsigned int queue)
 {
-    VnsNetStream *ns = container_of(net, VnsNetStream, net);
+    VnsStreamQueue *ns = vns_stream_queue(net, queue);
 
     if (ns->rx_waiting || (ns->fd >= 0 && !ns->src)) {
         vns_stream_drain(ns);
@@ -120,7 +135,7 @@ static void vns_stream_resume(VnsNet *net, unsigned int queue)
 static void vns_stream_send(VnsNet *net, unsigned int queue,
                             const struct iovec *iov, unsigned int iov_cnt)
 {
-    VnsNetStream *ns = container_of(net, VnsNetStream, net);
+    VnsStreamQueue *ns = vns_stream_queue(net, queue);
     size_t len;
 
     if (ns->fd < 0) {
@@ -129,7 +144,7 @@ static void vns_stream_send(VnsNet *net, unsigned int queue,
     len = iov_to_buf(iov, iov_cnt, 0, ns->txbuf + 4, VNS_MAX_FRAME);
     stl_be_p(ns->txbuf, len);
     if (qemu_write_full(ns->fd, ns->txbuf, 4 + len) != 4 + len &&
-        ns->net.verbose) {
+        net->verbose) {
         fprintf(stderr, "vhost-user-net-split: network write failed: %s\n",
                 strerror(errno));
     }
@@ -137,14 +152,20 @@ static void vns_stream_send(VnsNet *net, unsigned int queue,
 
 static void vns_stream_close(VnsNet *net)
 {
-    VnsNetStream *ns = container_of(net, VnsNetStream, net);
+    VnsNetStream *stream = container_of(net, VnsNetStream, net);
+    unsigned int i;
 
-    vns_stream_watch(ns, false);
-    if (ns->fd >= 0) {
-        close(ns->fd);
+    for (i = 0; i < net->queues; i++) {
+        VnsStreamQueue *ns = stream->q[i];
+
+        vns_stream_watch(ns, false);
+        if (ns->fd >= 0) {
+            close(ns->fd);
+        }
+        g_free(ns->rxbuf);
+        g_free(ns);
     }
-    g_free(ns->rxbuf);
-    g_free(ns);
+    g_free(stream);
 }
 
 static const VnsNetOps vns_stream_ops = {
@@ -153,23 +174,36 @@ static const VnsNetOps vns_stream_ops = {
     .close = vns_stream_close,
 };
 
-VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
+/* @fds[i]: the socket of queue pair i. */
+VnsNet *vns_net_stream_new(const int *fds, unsigned int queues,
+                           VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp)
 {
-    VnsNetStream *ns;
+    VnsNetStream *stream;
+    unsigned int i;
 
-    if (!g_unix_set_fd_nonblocking(fd, true, NULL)) {
-        error_setg(errp, "network side: cannot make it non-blocking");
-        return NULL;
+    for (i = 0; i < queues; i++) {
+        if (!g_unix_set_fd_nonblocking(fds[i], true, NULL)) {
+            error_setg(errp, "network side: cannot make fd %d "
+                       "non-blocking", fds[i]);
+            return NULL;
+        }
     }
-    ns = g_new0(VnsNetStream, 1);
-    ns->net.ops = &vns_stream_ops;
-    ns->net.receive = receive;
-    ns->net.opaque = opaque;
-    ns->net.verbose = verbose;
-    ns->net.queues = 1;
-    ns->fd = fd;
-    ns->rxbuf = g_malloc(VNS_RXBUF_SIZE);
-    vns_stream_watch(ns, true);
-    return &ns->net;
+    stream = g_new0(VnsNetStream, 1);
+    stream->net.ops = &vns_stream_ops;
+    stream->net.receive = receive;
+    stream->net.opaque = opaque;
+    stream->net.verbose = verbose;
+    stream->net.queues = queues;
+    for (i = 0; i < queues; i++) {
+        VnsStreamQueue *ns = g_new0(VnsStreamQueue, 1);
+
+        ns->stream = stream;
+        ns->index = i;
+        ns->fd = fds[i];
+        ns->rxbuf = g_malloc(VNS_RXBUF_SIZE);
+        stream->q[i] = ns;
+        vns_stream_watch(ns, true);
+    }
+    return &stream->net;
 }

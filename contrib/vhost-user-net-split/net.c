@@ -32,34 +32,54 @@ static int vns_net_connect(const char *path, Error **errp)
     return fd;
 }
 
-/* stream,fd=N or stream,connect=PATH */
-static VnsNet *vns_net_stream_open(char **opts, VnsNetReceive *receive,
-                                   void *opaque, bool verbose, Error **errp)
+/* stream,fd=N|connect=PATH,...: one socket per queue pair, in order. */
+static VnsNet *vns_net_stream_open(char **opts, unsigned int queues,
+                                   VnsNetReceive *receive, void *opaque,
+                                   bool verbose, Error **errp)
 {
-    int fd = -1;
-    int64_t n;
+    int fds[VNS_NET_QUEUES_MAX];
+    unsigned int n = 0, i;
+    VnsNet *net;
+    int64_t v;
 
-    if (!opts[0] || opts[1]) {
-        goto bad;
-    }
-    if (g_str_has_prefix(opts[0], "fd=")) {
-        if (qemu_strtoi64(opts[0] + 3, NULL, 10, &n) < 0 || n < 0 ||
-            n > INT_MAX) {
-            goto bad;
+    for (; *opts; opts++) {
+        if (n == queues) {
+            error_setg(errp, "stream: more sockets than the %u queue "
+                       "pair%s", queues, queues > 1 ? "s" : "");
+            goto fail;
         }
-        fd = n;
-    } else if (g_str_has_prefix(opts[0], "connect=")) {
-        fd = vns_net_connect(opts[0] + 8, errp);
-        if (fd < 0) {
-            return NULL;
+        if (g_str_has_prefix(*opts, "fd=")) {
+            if (qemu_strtoi64(*opts + 3, NULL, 10, &v) < 0 || v < 0 ||
+                v > INT_MAX) {
+                error_setg(errp, "stream: bad %s", *opts);
+                goto fail;
+            }
+            fds[n++] = v;
+        } else if (g_str_has_prefix(*opts, "connect=")) {
+            fds[n] = vns_net_connect(*opts + 8, errp);
+            if (fds[n] < 0) {
+                goto fail;
+            }
+            n++;
+        } else {
+            error_setg(errp, "stream: unknown option '%s' (fd=, connect=)",
+                       *opts);
+            goto fail;
         }
-    } else {
-        goto bad;
     }
-    return vns_net_stream_new(fd, receive, opaque, verbose, errp);
-
-bad:
-    error_setg(errp, "stream: want stream,fd=N or stream,connect=PATH");
+    if (n != queues) {
+        error_setg(errp, "stream: %u socket%s for %u queue pair%s", n,
+                   n == 1 ? "" : "s", queues, queues > 1 ? "s" : "");
+        goto fail;
+    }
+    net = vns_net_stream_new(fds, queues, receive, opaque, verbose, errp);
+    if (net) {
+        return net;
+    }
+fail:
+    for (i = 0; i < n; i++) {
+        close(fds[i]);
+    }
     return NULL;
 }
 
@@ -73,16 +93,14 @@ VnsNet *vns_net_open(const char *spec, unsigned int queues,
         return vns_net_tap_new(parts + 1, queues, receive, opaque, verbose,
                                errp);
     }
-    /* One stream, one slirp: one queue pair. */
-    if (queues != 1) {
-        error_setg(errp, "--net %s: only tap has more than one queue pair",
-                   spec);
-        return NULL;
-    }
-
     if (!g_strcmp0(parts[0], "stream")) {
-        return vns_net_stream_open(parts + 1, receive, opaque, verbose,
-                                   errp);
+        return vns_net_stream_open(parts + 1, queues, receive, opaque,
+                                   verbose, errp);
+    }
+    /* One slirp stack: one queue pair. */
+    if (queues != 1) {
+        error_setg(errp, "--net %s: slirp has one queue pair", spec);
+        return NULL;
     }
     if (!g_strcmp0(parts[0], "slirp") || !g_strcmp0(parts[0], "user")) {
         return vns_net_slirp_new(parts + 1, receive, opaque, verbose, errp);

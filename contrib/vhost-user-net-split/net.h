@@ -15,6 +15,8 @@
 #ifndef VNS_NET_H
 #define VNS_NET_H
 
+#define VNS_NET_QUEUES_MAX 8
+
 typedef struct VnsNet VnsNet;
 
 /*
@@ -57,7 +59,7 @@ struct VnsNet {
 /*
  * Open the network side @spec, "TYPE,OPTION,...", for @queues queue
  * pairs:
- *   stream,fd=N | stream,connect=PATH   (net-stream.c)
+ *   stream,fd=N|connect=PATH,...   (net-stream.c; one per queue pair)
  *   slirp[,net=ADDR/PREFIX][,hostfwd=RULE]...   (net-slirp.c)
  *   tap,ifname=NAME   (net-tap.c)
  * NULL with @errp set on failure.
@@ -67,7 +69,8 @@ VnsNet *vns_net_open(const char *spec, unsigned int queues,
                      Error **errp);
 
 /* The types; @opts: the NULL-terminated options after the type. */
-VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
+VnsNet *vns_net_stream_new(const int *fds, unsigned int queues,
+                           VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp);
 VnsNet *vns_net_slirp_new(char **opts, VnsNetReceive *receive, void *opaque,
                           bool verbose, Error **errp);

@@ -44,7 +44,7 @@ static void vns_publish(VuNetSplit *s, VuVirtq *vq, unsigned int n)
  * zero, no vnet header from a stream peer) then the frame, each buffer
  * filled before the next.  Returns false when the packet must wait.
  */
-static bool vns_rx_classic(VuNetSplit *s, VuVirtq *vq,
+static bool vns_rx_classic(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
                            const struct virtio_net_hdr *peer_hdr,
                            const uint8_t *frame, size_t size)
 {
@@ -63,27 +63,27 @@ static bool vns_rx_classic(VuNetSplit *s, VuVirtq *vq,
         size_t total = 0, guest_off = 0;
 
         if (i == VNS_MAX_CHAIN) {
-            vns_break_queue(s, 0, "buffer chain too long");
+            vns_break_queue(s, rq, "buffer chain too long");
             goto err;
         }
         elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
         if (!elem) {
             if (i) {
-                vns_break_queue(s, 0, "queue ran dry");
+                vns_break_queue(s, rq, "queue ran dry");
             }
             goto err;
         }
         if (elem->in_num < 1) {
             vu_queue_rewind(dev, vq, 1);
             free(elem);
-            vns_break_queue(s, 0, "buffer without writable descriptors");
+            vns_break_queue(s, rq, "buffer without writable descriptors");
             goto err;
         }
         if (i == 0) {
             if (mrg && iov_size(elem->in_sg, elem->in_num) < hlen) {
                 vu_queue_rewind(dev, vq, 1);
                 free(elem);
-                vns_break_queue(s, 0, "buffer smaller than the header");
+                vns_break_queue(s, rq, "buffer smaller than the header");
                 goto err;
             }
             iov_from_buf(elem->in_sg, elem->in_num, 0, &vhdr,
@@ -121,7 +121,8 @@ err:
  * classify, take data buffers and fill them with the payload, write slot
  * k mod N, then publish.  Returns false when the packet must wait.
  */
-static bool vns_rx_split(VuNetSplit *s, VuVirtq *vq, VnsRing *ring,
+static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
+                         VnsRing *ring,
                          const struct virtio_net_hdr *peer_hdr,
                          const uint8_t *frame, size_t flen)
 {
@@ -155,20 +156,20 @@ static bool vns_rx_split(VuNetSplit *s, VuVirtq *vq, VnsRing *ring,
         VuVirtqElement *elem;
 
         if (i == VNS_MAX_CHAIN) {
-            vns_break_queue(s, 0, "buffer chain too long");
+            vns_break_queue(s, rq, "buffer chain too long");
             goto err;
         }
         elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
         if (!elem) {
             if (i) {
-                vns_break_queue(s, 0, "queue ran dry");
+                vns_break_queue(s, rq, "queue ran dry");
             }
             goto err;
         }
         if (elem->in_num < 1) {
             vu_queue_rewind(dev, vq, 1);
             free(elem);
-            vns_break_queue(s, 0, "buffer without writable descriptors");
+            vns_break_queue(s, rq, "buffer without writable descriptors");
             goto err;
         }
         s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
@@ -191,7 +192,7 @@ static bool vns_rx_split(VuNetSplit *s, VuVirtq *vq, VnsRing *ring,
                 (uint64_t)(ring->k & (ring->num_slots - 1)) * ring->slot_size;
     /* Before the used entries: the driver owns the slot from there on. */
     if (!vns_write_guest(dev, slot_addr, s->slot, slot_len)) {
-        vns_break_queue(s, 0, "slot outside the memory table");
+        vns_break_queue(s, rq, "slot outside the memory table");
         goto err;
     }
     vns_publish(s, vq, i);
@@ -207,7 +208,7 @@ err:
     return true;
 }
 
-/* Deliver one frame on receive queue 0; false: wait for buffers. */
+/* Deliver one frame on receive queue @queue; false: wait for buffers. */
 bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
                   size_t len)
 {
@@ -219,8 +220,8 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
     if (!s->connected) {
         return false;                   /* held for the next front-end */
     }
-    vq = vu_get_queue(dev, VNS_RX_QUEUE);
-    if (dev->broken || s->broken[0]) {
+    vq = vu_get_queue(dev, VNS_RXQ(queue));
+    if (dev->broken || s->broken[queue]) {
         return true;                    /* dropped: nobody will take it */
     }
     /*
@@ -245,10 +246,11 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
     }
-    if (s->rings[0].ring_addr) {
-        return vns_rx_split(s, vq, &s->rings[0], &peer_hdr, frame, len);
+    if (s->rings[queue].ring_addr) {
+        return vns_rx_split(s, queue, vq, &s->rings[queue], &peer_hdr, frame,
+                            len);
     }
-    return vns_rx_classic(s, vq, &peer_hdr, frame, len);
+    return vns_rx_classic(s, queue, vq, &peer_hdr, frame, len);
 }
 
 /* The driver made receive buffers available. */
@@ -256,5 +258,5 @@ void vns_rx_kick(VuDev *dev, int qidx)
 {
     VuNetSplit *s = vns_of(dev);
 
-    vns_net_resume(s->net, 0);
+    vns_net_resume(s->net, qidx / 2);
 }

@@ -34,7 +34,7 @@ void vns_tx_kick(VuDev *dev, int qidx)
 
             cnt = iov_copy(frame, VNS_MAX_CHAIN, elem->out_sg, elem->out_num,
                            skip, size - skip);
-            vns_net_send(s->net, 0, frame, cnt);
+            vns_net_send(s->net, qidx / 2, frame, cnt);
         }
         vu_queue_push(dev, vq, elem, 0);
         free(elem);

@@ -22,9 +22,10 @@
 #include "virtio-net-splithdr-policy.h"
 #include "net.h"
 
-#define VNS_QUEUE_PAIRS 1
-#define VNS_RX_QUEUE 0
-#define VNS_TX_QUEUE 1
+/* Virtqueue 2i receives for queue pair i, 2i + 1 transmits. */
+#define VNS_RXQ(pair) (2 * (pair))
+#define VNS_TXQ(pair) (2 * (pair) + 1)
+#define VNS_IS_RXQ(qidx) (!((qidx) & 1))
 #define VNS_MAX_CHAIN 1024              /* VIRTQUEUE_MAX_SIZE */
 
 typedef struct VnsRing {
@@ -50,8 +51,9 @@ typedef struct VuNetSplit {
     int listen_fd;                      /* -1: serve one front-end only */
     guint accept_src;
 
-    VnsRing rings[VNS_QUEUE_PAIRS];
-    bool broken[VNS_QUEUE_PAIRS];       /* queue stopped on a bad address */
+    unsigned int queue_pairs;           /* --queues */
+    VnsRing rings[VNS_NET_QUEUES_MAX];
+    bool broken[VNS_NET_QUEUES_MAX];    /* queue stopped on a bad address */
 
     VnsNet *net;
 

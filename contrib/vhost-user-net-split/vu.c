@@ -132,12 +132,18 @@ bool vns_vq_can_notify(VuVirtq *vq)
 
 /* --- vhost-user --------------------------------------------------------- */
 
-/* A tap with a vnet header carries the checksum and GSO offloads. */
+/*
+ * A tap with a vnet header carries the checksum and GSO offloads; QEMU
+ * offers VIRTIO_NET_F_MQ only when the backend does.
+ */
 static uint64_t vns_get_features(VuDev *dev)
 {
+    VuNetSplit *s = vns_of(dev);
+
     return 1ULL << VIRTIO_NET_F_MRG_RXBUF |
            1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER |
-           vns_of(dev)->net->offloads;
+           (s->queue_pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0) |
+           s->net->offloads;
 }
 
 static void vns_set_features(VuDev *dev, uint64_t features)
@@ -154,6 +160,7 @@ static void vns_set_features(VuDev *dev, uint64_t features)
 static uint64_t vns_get_protocol_features(VuDev *dev)
 {
     return 1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK |
+           1ULL << VHOST_USER_PROTOCOL_F_MQ |
            1ULL << VHOST_USER_PROTOCOL_F_NET_SPLIT_HDR;
 }
 
@@ -163,18 +170,19 @@ static void vns_queue_set_started(VuDev *dev, int qidx, bool started)
     VuVirtq *vq = vu_get_queue(dev, qidx);
 
     vns_log(s, "queue %d %s", qidx, started ? "started" : "stopped");
-    if (qidx == VNS_RX_QUEUE && started) {
-        VnsRing *ring = &s->rings[0];
+    if (VNS_IS_RXQ(qidx) && started) {
+        VnsRing *ring = &s->rings[qidx / 2];
 
-        s->broken[0] = false;
+        s->broken[qidx / 2] = false;
         /* Checked at SET_RING too, when the size was known. */
         if (ring->ring_addr && ring->num_slots < vq->vring.num) {
-            vns_break_queue(s, 0, "ring has fewer slots than the queue");
+            vns_break_queue(s, qidx / 2,
+                            "ring has fewer slots than the queue");
         }
     }
     vu_set_queue_handler(dev, vq, !started ? NULL :
-                         qidx == VNS_RX_QUEUE ? vns_rx_kick : vns_tx_kick);
-    if (qidx == VNS_RX_QUEUE && started) {
+                         VNS_IS_RXQ(qidx) ? vns_rx_kick : vns_tx_kick);
+    if (VNS_IS_RXQ(qidx) && started) {
         vns_rx_kick(dev, qidx);
     }
 }
@@ -189,7 +197,7 @@ static const char *vns_ring_error(VuNetSplit *s, VuVirtq *vq,
     if (!vns_has_feature(dev, VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER)) {
         return "feature not negotiated";
     }
-    if (c->rq_index >= VNS_QUEUE_PAIRS) {
+    if (c->rq_index >= s->queue_pairs) {
         return "no such receive queue";
     }
     if (c->reserved) {
@@ -243,7 +251,7 @@ static bool vns_set_ring(VuNetSplit *s, VhostUserMsg *vmsg)
     if (vmsg->size == sizeof(c)) {
         memcpy(&c, &vmsg->payload, sizeof(c));
         vq = vu_get_queue(&s->dev.parent,
-                          2 * MIN(c.rq_index, VNS_QUEUE_PAIRS - 1));
+                          VNS_RXQ(MIN(c.rq_index, s->queue_pairs - 1)));
         err = vns_ring_error(s, vq, &c);
     }
     if (!err) {
@@ -272,7 +280,7 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
 
     if (ok) {
         memcpy(&st, &vmsg->payload, sizeof(st));
-        ok = st.rq_index < VNS_QUEUE_PAIRS;
+        ok = st.rq_index < s->queue_pairs;
     }
     if (!set) {
         /* A reply for no queue of ours: the front-end sees rq_index. */
@@ -304,14 +312,17 @@ static gboolean vns_resume(gpointer opaque)
 {
     VuNetSplit *s = opaque;
     VuDev *dev = &s->dev.parent;
+    unsigned int i;
 
     if (!s->connected) {
         return G_SOURCE_REMOVE;
     }
-    if (vu_queue_started(dev, vu_get_queue(dev, VNS_TX_QUEUE))) {
-        vns_tx_kick(dev, VNS_TX_QUEUE);
+    for (i = 0; i < s->queue_pairs; i++) {
+        if (vu_queue_started(dev, vu_get_queue(dev, VNS_TXQ(i)))) {
+            vns_tx_kick(dev, VNS_TXQ(i));
+        }
+        vns_rx_kick(dev, VNS_RXQ(i));
     }
-    vns_rx_kick(dev, VNS_RX_QUEUE);
     return G_SOURCE_REMOVE;
 }
 
@@ -409,7 +420,7 @@ static void vns_panic(VuDev *dev, const char *msg)
     }
     fprintf(stderr, "vhost-user-net-split: device broken: %s\n",
             msg ? msg : "");
-    for (i = 0; i < 2 * VNS_QUEUE_PAIRS; i++) {
+    for (i = 0; i < 2 * s->queue_pairs; i++) {
         VuVirtq *vq = vu_get_queue(dev, i);
 
         if (vq->err_fd >= 0) {
@@ -423,7 +434,7 @@ bool vns_serve(VuNetSplit *s, int conn)
 {
     memset(s->rings, 0, sizeof(s->rings));
     memset(s->broken, 0, sizeof(s->broken));
-    if (!vug_init(&s->dev, 2 * VNS_QUEUE_PAIRS, conn, vns_panic,
+    if (!vug_init(&s->dev, 2 * s->queue_pairs, conn, vns_panic,
                   &vns_iface)) {
         fprintf(stderr, "vhost-user-net-split: libvhost-user-glib "
                 "failed to initialize\n");

@@ -44,11 +44,15 @@
  * One backend process and the test's end of its network side: a
  * socketpair, or none (net -1) when @net_spec names another side.
  */
+#define VHU_QUEUES_MAX 2
+
 typedef struct VhuBackend {
     char *sock_path;
     pid_t pid;
-    int net;
+    int net;                    /* qnet[0] */
     const char *net_spec;
+    int queues;                 /* queue pairs, 0 meaning 1 */
+    int qnet[VHU_QUEUES_MAX];   /* stream side: the socket of each pair */
 } VhuBackend;
 
 /* A tap interface the test made for the backend's tap side. */
@@ -109,12 +113,26 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
     const char *bin = g_getenv(BACKEND_ENV);
     g_autofree char *cmd = NULL;
     g_autofree char *net = NULL;
-    int lfd, sv[2] = { -1, -1 };
+    int lfd, sv[2] = { -1, -1 }, far[VHU_QUEUES_MAX] = { -1, -1 }, i;
 
     b->sock_path = g_strdup(path);
     lfd = qtest_socket_server(b->sock_path);
     if (b->net_spec) {
         net = g_strdup_printf("--net=%s", b->net_spec);
+    } else if (b->queues > 1) {
+        GString *spec = g_string_new("");
+
+        g_assert_cmpint(b->queues, <=, VHU_QUEUES_MAX);
+        g_string_printf(spec, "--queues=%d --net=stream", b->queues);
+        for (i = 0; i < b->queues; i++) {
+            g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+            b->qnet[i] = sv[0];
+            far[i] = sv[1];
+            g_string_append_printf(spec, ",fd=%d", sv[1]);
+        }
+        sv[0] = b->qnet[0];
+        sv[1] = -1;
+        net = g_string_free(spec, false);
     } else {
         g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
         net = g_strdup_printf("--net-fd=%d", sv[1]);
@@ -130,7 +148,11 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
         close(1);
         open("/dev/null", O_RDONLY);
         open("/dev/null", O_WRONLY);
-        if (sv[0] >= 0) {
+        if (b->queues > 1) {
+            for (i = 0; i < b->queues; i++) {
+                close(b->qnet[i]);
+            }
+        } else if (sv[0] >= 0) {
             close(sv[0]);
         }
         execlp("/bin/sh", "sh", "-c", cmd, NULL);
@@ -139,6 +161,11 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
     close(lfd);
     if (sv[1] >= 0) {
         close(sv[1]);
+    }
+    for (i = 0; i < VHU_QUEUES_MAX; i++) {
+        if (far[i] >= 0) {
+            close(far[i]);
+        }
     }
     b->net = sv[0];
 }
@@ -163,13 +190,14 @@ static char *vhu_backend_start(VhuBackend *b, const char *chr_opts)
         " -object memory-backend-memfd,id=mem,size=256M,share=on"
         " -M memory-backend=mem -m 256M"
         " -chardev socket,id=chrvu,path=%s%s"
-        " -netdev vhost-user,id=hs0,chardev=chrvu ", b->sock_path, chr_opts);
+        " -netdev vhost-user,id=hs0,chardev=chrvu,queues=%d ", b->sock_path,
+        chr_opts, MAX(b->queues, 1));
 }
 
 /* SIGTERM ends the backend, cleanly; its QEMU must be gone already. */
 static void vhu_backend_stop(VhuBackend *b)
 {
-    int status;
+    int status, i;
 
     kill(b->pid, SIGTERM);
     g_assert_cmpint(waitpid(b->pid, &status, 0), ==, b->pid);
@@ -177,6 +205,9 @@ static void vhu_backend_stop(VhuBackend *b)
     g_assert_cmpint(WEXITSTATUS(status), ==, 0);
     if (b->net >= 0) {
         close(b->net);
+    }
+    for (i = 1; i < b->queues; i++) {
+        close(b->qnet[i]);
     }
     unlink(b->sock_path);
     g_free(b->sock_path);
@@ -242,6 +273,16 @@ static void *vhu_setup_with(GString *cmd_line, void *arg,
 static void *vhu_setup(GString *cmd_line, void *arg)
 {
     return vhu_setup_with(cmd_line, arg, "");
+}
+
+/* Two queue pairs, a socketpair each. */
+static void *vhu_setup_mq(GString *cmd_line, void *arg)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+
+    a->tap.send = a->tap.capture = -1;
+    a->b.queues = 2;
+    return vhu_setup_arg(cmd_line, arg, a, "", NULL);
 }
 
 /* The backend's network side is libslirp (-netdev user's network). */
@@ -981,6 +1022,53 @@ static void test_vhu_tap_tx(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
+ * Two queue pairs (VHOST_USER_PROTOCOL_F_MQ), each with its own socket
+ * on the network side: each receive queue has its own ring (different
+ * slot sizes and counts) and its own k, packets alternate between them,
+ * and what the guest transmits on pair 1 leaves through pair 1's socket.
+ */
+static void test_vhu_mq(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    QVirtioNet *net = obj;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    g_autofree uint8_t *got = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    uint32_t k[2] = { 0, 0 }, be;
+    Rig r[2];
+    int i, q;
+
+    g_assert(net->vdev->features & (1ull << VIRTIO_NET_F_MQ));
+    g_assert_cmpint(net->n_queues, ==, 5);
+    for (q = 0; q < 2; q++) {
+        rig_init_queue(&r[q], obj, alloc, a->b.qnet[q], q);
+    }
+    rig_set_ring(&r[0], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_set_ring(&r[1], 256, 2 * RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    g_assert_cmpint(rig_mq_pairs_set(&r[0], 2), ==, VIRTIO_NET_OK);
+    rig_post(&r[0], NUM_BUFS, BUF_SIZE);
+    rig_post(&r[1], NUM_BUFS, BUF_SIZE);
+    for (i = 0; i < 7; i++) {
+        q = i % 3 == 2;                 /* 0 0 1 0 0 1 0 */
+        frame[hdr_len] = i;
+        rig_expect_packet(&r[q], k[q]++, frame, len, hdr_len);
+    }
+    g_assert_cmpint(k[0], ==, 5);
+    g_assert_cmpint(k[1], ==, 2);
+    rig_assert_no_used(&r[0]);
+    rig_assert_no_used(&r[1]);
+
+    vhu_transmit(&r[1], frame, len);
+    g_assert_cmpint(recv(a->b.qnet[1], &be, sizeof(be), MSG_WAITALL), ==,
+                    sizeof(be));
+    g_assert_cmpint(ntohl(be), ==, len);
+    g_assert_cmpint(recv(a->b.qnet[1], got, len, MSG_WAITALL), ==, len);
+    g_assert_cmpmem(got, len, frame, len);
+    g_assert_cmpint(recv(a->b.qnet[0], &be, sizeof(be), MSG_DONTWAIT), ==,
+                    -1);
+}
+
+/*
  * The backend's life without a guest: one process serves one QEMU after
  * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
  * is connected and while it waits for its first front-end, and
@@ -1074,6 +1162,11 @@ static void register_vhu_tests(void)
     opts.before = vhu_setup_slirp;
     qos_add_test("split-hdr/vhost-user/slirp", "virtio-net",
                  test_vhu_slirp, &opts);
+    opts.before = vhu_setup_mq;
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,mq=on";
+    qos_add_test("split-hdr/vhost-user/multiqueue", "virtio-net",
+                 test_vhu_mq, &opts);
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
     opts.before = vhu_setup_tap;
     qos_add_test("split-hdr/vhost-user/tap-rx", "virtio-net",
                  test_vhu_tap_rx, &opts);
