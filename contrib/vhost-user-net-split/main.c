@@ -25,6 +25,7 @@ static char *opt_net;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
 static int opt_queues = 1;
+static char *opt_stats_file;
 
 static GOptionEntry entries[] = {
     { "print-capabilities", 'c', 0, G_OPTION_ARG_NONE, &opt_print_caps,
@@ -42,6 +43,9 @@ static GOptionEntry entries[] = {
       "same as --net stream,connect=PATH", "PATH" },
     { "queues", 'q', 0, G_OPTION_ARG_INT, &opt_queues,
       "queue pairs (stream: one socket each; tap: multiqueue)", "N" },
+    { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_stats_file,
+      "write the counters as JSON here on SIGUSR1 and at exit "
+      "(default: SIGUSR1 prints them to stderr)", "PATH" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -81,6 +85,12 @@ static gboolean vns_sigterm(gpointer opaque)
     vns_log(s, "SIGTERM: exiting");
     g_main_loop_quit(s->loop);
     return G_SOURCE_REMOVE;
+}
+
+static gboolean vns_sigusr1(gpointer opaque)
+{
+    vns_stats_dump(opaque, opt_stats_file);
+    return G_SOURCE_CONTINUE;
 }
 
 int main(int argc, char **argv)
@@ -129,6 +139,7 @@ int main(int argc, char **argv)
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
+    g_unix_signal_add(SIGUSR1, vns_sigusr1, s);
     s->net = vns_net_open(opt_net, s->queue_pairs, vns_rx_frame, s,
                           s->verbose, &err);
     if (!s->net) {
@@ -161,6 +172,10 @@ int main(int argc, char **argv)
     }
 
     g_main_loop_run(s->loop);
+
+    if (opt_stats_file) {
+        vns_stats_dump(s, opt_stats_file);
+    }
 
     if (s->connected) {
         vu_deinit(&s->dev.parent);

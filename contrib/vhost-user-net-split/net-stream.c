@@ -38,10 +38,7 @@ struct VnsNetStream {
 
 static void vns_stream_log(VnsStreamQueue *ns, const char *msg)
 {
-    if (ns->stream->net.verbose) {
-        fprintf(stderr, "vhost-user-net-split: queue %u: %s\n", ns->index,
-                msg);
-    }
+    fprintf(stderr, "vhost-user-net-split: queue %u: %s\n", ns->index, msg);
 }
 
 static void vns_stream_watch(VnsStreamQueue *ns, bool on);
@@ -94,7 +91,9 @@ static gboolean vns_stream_readable(gint fd, GIOCondition cond,
 
     r = read(ns->fd, ns->rxbuf + ns->rx_len, VNS_RXBUF_SIZE - ns->rx_len);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-        vns_stream_log(ns, "network side closed");
+        /* The peer is gone: said always, frames to it are dropped. */
+        vns_stream_log(ns, r ? "network side failed; closed" :
+                               "network peer closed the stream");
         ns->src = 0;
         close(ns->fd);
         ns->fd = -1;

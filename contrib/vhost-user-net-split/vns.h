@@ -8,6 +8,7 @@
  *                 connections, guest memory access through the table
  *   rx.c          receive placement, classic and split
  *   tx.c          transmit
+ *   stats.c       the counters, as QEMU's split-hdr-stats
  *   net.h, net.c  the network side's interface; --net parsing
  *   net-stream.c  network side: 4-byte length framed stream socket
  *   net-slirp.c   network side: libslirp user networking
@@ -36,7 +37,7 @@ typedef struct VnsRing {
     uint32_t proto_mask;
     uint32_t k;                         /* packets delivered since SET_RING */
 
-    /* Counters, as QEMU's split-hdr-stats. */
+    /* Counters, as QEMU's split-hdr-stats (stats.c). */
     uint64_t verdicts[SPLITHDR_VERDICT__MAX];
     uint64_t header_bytes;
     uint64_t payload_bytes;
@@ -86,5 +87,9 @@ void vns_rx_kick(VuDev *dev, int qidx);
 
 /* tx.c */
 void vns_tx_kick(VuDev *dev, int qidx);
+
+/* stats.c */
+GString *vns_stats_json(VuNetSplit *s);
+void vns_stats_dump(VuNetSplit *s, const char *path);
 
 #endif

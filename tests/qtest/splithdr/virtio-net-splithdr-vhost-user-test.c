@@ -25,16 +25,20 @@
 #include <linux/if_tun.h>
 #include <linux/if_packet.h>
 #include "libqtest-single.h"
+#include "qapi/error.h"
 #include "qemu/bswap.h"
 #include "qemu/cutils.h"
 #include "qemu/module.h"
 #include "qobject/qdict.h"
+#include "qobject/qjson.h"
+#include "qobject/qlist.h"
 #include "standard-headers/linux/virtio_net.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "libqos/qgraph.h"
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
+#include "libqos/pci.h"
 #include "libqos/virtio-net.h"
 #include "virtio-net-splithdr-rig.h"
 
@@ -52,6 +56,7 @@ typedef struct VhuBackend {
     int net;                    /* qnet[0] */
     const char *net_spec;
     int queues;                 /* queue pairs, 0 meaning 1 */
+    char *stats_file;           /* --stats-file, or NULL */
     int qnet[VHU_QUEUES_MAX];   /* stream side: the socket of each pair */
 } VhuBackend;
 
@@ -68,6 +73,7 @@ typedef struct VhuArg {
     TestArg t;                  /* sv[0]: the test's end of the network */
     VhuBackend b;
     VhuTap tap;
+    int dev_net;                /* counters test: the in-process device's */
 } VhuArg;
 
 typedef struct VhuCase {
@@ -138,6 +144,13 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
         net = g_strdup_printf("--net-fd=%d", sv[1]);
     }
 
+    if (b->stats_file) {
+        char *more = g_strdup_printf("%s --stats-file=%s", net,
+                                     b->stats_file);
+
+        g_free(net);
+        net = more;
+    }
     cmd = g_strdup_printf("exec %s --fd=%d %s", bin, lfd, net);
     g_test_message("starting vhost-user backend: %s", cmd);
     b->pid = fork();
@@ -236,6 +249,13 @@ static void vhu_cleanup(void *opaque)
     qos_invalidate_command_line();
     vhu_backend_stop(&a->b);
     vhu_tap_delete(&a->tap);
+    if (a->dev_net >= 0) {
+        close(a->dev_net);
+    }
+    if (a->b.stats_file) {
+        unlink(a->b.stats_file);
+        g_free(a->b.stats_file);
+    }
     g_free(a);
 }
 
@@ -260,7 +280,7 @@ static void *vhu_setup_net(GString *cmd_line, void *arg,
 {
     VhuArg *a = g_new0(VhuArg, 1);
 
-    a->tap.send = a->tap.capture = -1;
+    a->tap.send = a->tap.capture = a->dev_net = -1;
     return vhu_setup_arg(cmd_line, arg, a, chr_opts, net_spec);
 }
 
@@ -280,8 +300,28 @@ static void *vhu_setup_mq(GString *cmd_line, void *arg)
 {
     VhuArg *a = g_new0(VhuArg, 1);
 
-    a->tap.send = a->tap.capture = -1;
+    a->tap.send = a->tap.capture = a->dev_net = -1;
     a->b.queues = 2;
+    return vhu_setup_arg(cmd_line, arg, a, "", NULL);
+}
+
+/*
+ * The backend with --stats-file, and beside its device a second one,
+ * in-process (QEMU's own split-hdr receive) on a socket netdev.
+ */
+static void *vhu_setup_counters(GString *cmd_line, void *arg)
+{
+    VhuArg *a = g_new0(VhuArg, 1);
+    int sv[2];
+
+    a->tap.send = a->tap.capture = -1;
+    a->b.stats_file = g_strdup_printf("%s/splithdr-vhu-stats-%d.json",
+                                      g_get_tmp_dir(), getpid());
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    a->dev_net = sv[0];
+    g_string_append_printf(cmd_line, " -netdev socket,fd=%d,id=hs1"
+                           " -device virtio-net-pci,netdev=hs1,"
+                           "split-hdr=on,id=vnet1,addr=05.0 ", sv[1]);
     return vhu_setup_arg(cmd_line, arg, a, "", NULL);
 }
 
@@ -902,7 +942,7 @@ static void *vhu_setup_tap(GString *cmd_line, void *arg)
 {
     VhuArg *a = g_new0(VhuArg, 1);
 
-    a->tap.send = a->tap.capture = -1;
+    a->tap.send = a->tap.capture = a->dev_net = -1;
     a->tap.skip = vhu_tap_create(&a->tap);
     if (!a->tap.skip) {
         a->tap.spec = g_strdup_printf("tap,ifname=%s", a->tap.ifname);
@@ -1068,6 +1108,123 @@ static void test_vhu_mq(void *obj, void *data, QGuestAllocator *alloc)
                     -1);
 }
 
+/* The backend's counters: SIGUSR1 rewrites its --stats-file. */
+static QList *vhu_backend_stats(VhuBackend *b)
+{
+    gint64 start = g_get_monotonic_time();
+    g_autofree char *json = NULL;
+
+    unlink(b->stats_file);
+    kill(b->pid, SIGUSR1);
+    /* Renamed into place whole: once it exists, it is complete. */
+    while (!g_file_get_contents(b->stats_file, &json, NULL, NULL)) {
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        g_usleep(1000);
+    }
+    return qobject_to(QList, qobject_from_json(json, &error_abort));
+}
+
+/* The in-process device vnet1's split-hdr-stats. */
+static QList *vhu_device_stats(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': {"
+                           "'path': '/machine/peripheral/vnet1/"
+                           "virtio-backend', 'property': 'split-hdr-stats'}}");
+    QList *l = qdict_get_qlist(rsp, "return");
+
+    qobject_ref(l);
+    qobject_unref(rsp);
+    return l;
+}
+
+/*
+ * The backend counts as the device does: the same frames through QEMU's
+ * in-process device and through the backend, one ring each with the
+ * same mask (UDP over IPv6 masked off, so that inline-masked counts
+ * too), give the same counters under the same names, every one of
+ * them but the device-only fault-injected.
+ */
+static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    QVirtioNet *net = obj, net2 = { 0 };
+    QVirtioPCIDevice *pdev = container_of(net->vdev, QVirtioPCIDevice, vdev);
+    QVirtioPCIDevice *pdev2 = g_new0(QVirtioPCIDevice, 1);
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(5, 0) };
+    uint32_t mask = VIRTIO_NET_SPLIT_HDR_PROTO_ALL &
+                    ~VIRTIO_NET_SPLIT_HDR_PROTO_UDPV6;
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    QList *dev_stats, *vu_stats;
+    QDict *dq, *vq;
+    const QDictEntry *e;
+    int i, n = 0, compared = 0;
+    Rig r, r2;
+
+    /* The second device, driven as libqos drives the first. */
+    virtio_pci_init(pdev2, pdev->pdev->bus, &addr);
+    qvirtio_pci_start_hw(&pdev2->obj);
+    net2.vdev = &pdev2->vdev;
+    qvirtio_set_features(net2.vdev, qvirtio_get_features(net2.vdev) &
+                         ~(QVIRTIO_F_BAD_FEATURE |
+                           (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+                           (1ull << VIRTIO_RING_F_EVENT_IDX)));
+    net2.n_queues = 3;
+    net2.queues = g_new(QVirtQueue *, 3);
+    for (i = 0; i < 3; i++) {
+        net2.queues[i] = qvirtqueue_setup(net2.vdev, alloc, i);
+    }
+    qvirtio_set_driver_ok(net2.vdev);
+
+    vhu_init(&r, obj, alloc, data);
+    rig_init(&r2, &net2, alloc, a->dev_net);
+    rig_set_ring(&r, 128, RX_QSIZE, mask);
+    rig_set_ring(&r2, 128, RX_QSIZE, mask);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    rig_post(&r2, NUM_BUFS, BUF_SIZE);
+    for (i = 0; i < ARRAY_SIZE(vhu_cases); i++) {
+        size_t hdr_len, len = vhu_frame(&vhu_cases[i], frame, &hdr_len);
+
+        if (vhu_cases[i].frame.l3 == L3_IP6 && vhu_cases[i].frame.l4 == 17 &&
+            !vhu_cases[i].frame.ip6_frag) {
+            hdr_len = 0;                /* masked: inline */
+        }
+        rig_expect_packet(&r, n, frame, len, hdr_len);
+        rig_expect_packet(&r2, n, frame, len, hdr_len);
+        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
+        rig_post(&r2, vhu_bufs(len, hdr_len), BUF_SIZE);
+        n++;
+    }
+
+    dev_stats = vhu_device_stats(r.qts);
+    vu_stats = vhu_backend_stats(&a->b);
+    g_assert_cmpint(qlist_size(vu_stats), ==, 1);
+    dq = qobject_to(QDict, qlist_peek(dev_stats));
+    vq = qobject_to(QDict, qlist_peek(vu_stats));
+    g_assert_cmpint(qdict_get_int(vq, "k"), ==, n);
+    g_assert_cmpint(qdict_get_int(vq, "inline-masked"), >, 0);
+    g_assert_cmpint(qdict_get_int(vq, "split"), >, 0);
+    for (e = qdict_first(dq); e; e = qdict_next(dq, e)) {
+        g_autoptr(GString) want = NULL, got = NULL;
+
+        if (!strcmp(e->key, "fault-injected")) {
+            g_assert(!qdict_haskey(vq, e->key));
+            continue;
+        }
+        g_assert(qdict_haskey(vq, e->key));
+        want = qobject_to_json(e->value);
+        got = qobject_to_json(qdict_get(vq, e->key));
+        g_test_message("%s: device %s, backend %s", e->key, want->str,
+                       got->str);
+        g_assert_cmpstr(got->str, ==, want->str);
+        compared++;
+    }
+    g_assert_cmpint(compared, ==, qdict_size(vq));
+    qobject_unref(dev_stats);
+    qobject_unref(vu_stats);
+    g_free(net2.queues);
+    g_free(pdev2);
+}
+
 /*
  * The backend's life without a guest: one process serves one QEMU after
  * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
@@ -1076,6 +1233,14 @@ static void test_vhu_mq(void *obj, void *data, QGuestAllocator *alloc)
  */
 static void test_vhu_lifecycle(void)
 {
+    static const char *const bad_nets[][2] = {
+        { "1", "bogus" },
+        { "1", "slirp,hostfwd=tcp::x-:22" },
+        { "1", "stream,fd=999" },
+        { "2", "slirp" },
+        { "0", "slirp" },
+        { "1", "tap,ifname=12345678901234567" },
+    };
     g_autofree char *dir = g_dir_make_tmp("splithdr-vhu-XXXXXX", NULL);
     g_autofree char *path = g_strdup_printf("%s/sock", dir);
     g_autofree char *opts = NULL;
@@ -1107,6 +1272,22 @@ static void test_vhu_lifecycle(void)
     waitpid(pid, &status, 0);
     g_assert(WIFEXITED(status));        /* nothing listens at --net-connect */
     g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+
+    /* Bad options end it at once, before it listens. */
+    for (i = 0; i < ARRAY_SIZE(bad_nets); i++) {
+        pid = fork();
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+            execl(g_getenv(BACKEND_ENV), "vhost-user-net-split",
+                  "--socket-path", path, "--queues", bad_nets[i][0],
+                  "--net", bad_nets[i][1], NULL);
+            _exit(0);
+        }
+        waitpid(pid, &status, 0);
+        g_assert(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+        g_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
+    }
 
     b.sock_path = g_strdup_printf("%s/net", dir);
     b.net = qtest_socket_server(b.sock_path);
@@ -1167,6 +1348,9 @@ static void register_vhu_tests(void)
     qos_add_test("split-hdr/vhost-user/multiqueue", "virtio-net",
                  test_vhu_mq, &opts);
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
+    opts.before = vhu_setup_counters;
+    qos_add_test("split-hdr/vhost-user/counters", "virtio-net",
+                 test_vhu_counters, &opts);
     opts.before = vhu_setup_tap;
     qos_add_test("split-hdr/vhost-user/tap-rx", "virtio-net",
                  test_vhu_tap_rx, &opts);
