@@ -63,6 +63,7 @@ typedef struct VhuBackend {
 /* A tap interface the test made for the backend's tap side. */
 typedef struct VhuTap {
     char ifname[IFNAMSIZ];
+    int queues;                 /* > 1: IFF_MULTI_QUEUE */
     char *spec;                 /* the backend's --net */
     char *skip;                 /* why a tap test cannot run, or NULL */
     int send;                   /* AF_PACKET: frames into the backend */
@@ -124,7 +125,8 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
     b->sock_path = g_strdup(path);
     lfd = qtest_socket_server(b->sock_path);
     if (b->net_spec) {
-        net = g_strdup_printf("--net=%s", b->net_spec);
+        net = g_strdup_printf("--queues=%d --net=%s", MAX(b->queues, 1),
+                              b->net_spec);
     } else if (b->queues > 1) {
         GString *spec = g_string_new("");
 
@@ -219,7 +221,7 @@ static void vhu_backend_stop(VhuBackend *b)
     if (b->net >= 0) {
         close(b->net);
     }
-    for (i = 1; i < b->queues; i++) {
+    for (i = 1; !b->net_spec && i < b->queues; i++) {
         close(b->qnet[i]);
     }
     unlink(b->sock_path);
@@ -825,9 +827,12 @@ static void test_vhu_slirp(void *obj, void *data, QGuestAllocator *alloc)
 
 #define VHU_TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
 
-static int vhu_tap_persist(const char *ifname, int on)
+static int vhu_tap_persist(VhuTap *t, int on)
 {
-    struct ifreq ifr = { .ifr_flags = VHU_TAP_FLAGS };
+    struct ifreq ifr = {
+        .ifr_flags = VHU_TAP_FLAGS | (t->queues > 1 ? IFF_MULTI_QUEUE : 0),
+    };
+    const char *ifname = t->ifname;
     int fd = open("/dev/net/tun", O_RDWR), ret;
 
     if (fd < 0) {
@@ -848,7 +853,7 @@ static void vhu_tap_delete(VhuTap *t)
         close(t->capture);
     }
     if (t->ifname[0]) {
-        vhu_tap_persist(t->ifname, 0);
+        vhu_tap_persist(t, 0);
     }
     g_free(t->spec);
     g_free(t->skip);
@@ -890,7 +895,7 @@ static char *vhu_tap_create(VhuTap *t)
     }
     snprintf(t->ifname, sizeof(t->ifname), "shvu%d_%u", (int)getpid(),
              count++);
-    if (vhu_tap_persist(t->ifname, 1) < 0) {
+    if (vhu_tap_persist(t, 1) < 0) {
         char *why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
                                     strerror(errno));
 
@@ -938,17 +943,29 @@ static char *vhu_tap_create(VhuTap *t)
 }
 
 /* The backend's network side is a tap that the test made. */
-static void *vhu_setup_tap(GString *cmd_line, void *arg)
+static void *vhu_setup_tap_queues(GString *cmd_line, void *arg, int queues)
 {
     VhuArg *a = g_new0(VhuArg, 1);
 
     a->tap.send = a->tap.capture = a->dev_net = -1;
+    a->tap.queues = queues;
     a->tap.skip = vhu_tap_create(&a->tap);
     if (!a->tap.skip) {
         a->tap.spec = g_strdup_printf("tap,ifname=%s", a->tap.ifname);
+        a->b.queues = queues;
     }
     /* Without a tap the backend runs on a socketpair; the test skips. */
     return vhu_setup_arg(cmd_line, arg, a, "", a->tap.spec);
+}
+
+static void *vhu_setup_tap(GString *cmd_line, void *arg)
+{
+    return vhu_setup_tap_queues(cmd_line, arg, 1);
+}
+
+static void *vhu_setup_tap_mq(GString *cmd_line, void *arg)
+{
+    return vhu_setup_tap_queues(cmd_line, arg, 2);
 }
 
 static bool vhu_tap_ready(VhuArg *a)
@@ -1225,6 +1242,72 @@ static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
     g_free(pdev2);
 }
 
+#define VHU_TAP_FLOWS 32
+
+/*
+ * A multiqueue tap (IFF_MULTI_QUEUE, one fd and one ring per queue
+ * pair): the tap spreads flows over its queues by their hash, and each
+ * frame lands on the receive queue of the fd the tap chose, in that
+ * queue's own ring at that queue's own k.  Which flow goes where depends
+ * on the kernel's hash key, so the test follows each frame to whichever
+ * queue got it; 32 flows all on one queue would be a broken spread.
+ */
+static void test_vhu_tap_mq(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    QVirtioNet *net = obj;
+    FrameSpec spec = { .l3 = L3_IP4, .l4 = 17, .payload = 300 };
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    uint32_t k[2] = { 0, 0 };
+    size_t hdrs, len;
+    UsedElem used;
+    Rig r[2];
+    int i, q;
+
+    if (!vhu_tap_ready(a)) {
+        return;
+    }
+    g_assert(net->vdev->features & (1ull << VIRTIO_NET_F_MQ));
+    for (q = 0; q < 2; q++) {
+        rig_init_queue(&r[q], obj, alloc, a->tap.send, q);
+        r[q].sock_dgram = true;
+    }
+    rig_set_ring(&r[0], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_set_ring(&r[1], 256, 2 * RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    g_assert_cmpint(rig_mq_pairs_set(&r[0], 2), ==, VIRTIO_NET_OK);
+    rig_post(&r[0], NUM_BUFS, BUF_SIZE);
+    rig_post(&r[1], NUM_BUFS, BUF_SIZE);
+
+    len = rig_build_frame(&spec, frame, &hdrs);
+    for (i = 0; i < VHU_TAP_FLOWS; i++) {
+        gint64 start = g_get_monotonic_time();
+
+        rig_put16(frame + 14 + 20, 1000 + i);           /* UDP source port */
+        rig_send(&r[0], frame, len);
+        for (;;) {
+            for (q = 0; q < 2; q++) {
+                if (rig_used_idx(&r[q], r[q].rxq) != r[q].used_seen) {
+                    break;
+                }
+            }
+            if (q < 2) {
+                break;
+            }
+            g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+            g_usleep(1000);
+        }
+        rig_wait_used(&r[q], 1, &used);
+        rig_check_slot(&r[q], k[q], frame, hdrs, 1);
+        rig_check_data(&r[q], &used, 1, frame + hdrs, len - hdrs, BUF_SIZE);
+        k[q]++;
+    }
+    g_test_message("flows on queue 0: %u, queue 1: %u", k[0], k[1]);
+    g_assert_cmpint(k[0], >, 0);
+    g_assert_cmpint(k[1], >, 0);
+    rig_assert_no_used(&r[0]);
+    rig_assert_no_used(&r[1]);
+}
+
 /*
  * The backend's life without a guest: one process serves one QEMU after
  * the other on its listening socket; SIGTERM ends it cleanly while a QEMU
@@ -1356,6 +1439,10 @@ static void register_vhu_tests(void)
                  test_vhu_tap_rx, &opts);
     qos_add_test("split-hdr/vhost-user/tap-tx", "virtio-net",
                  test_vhu_tap_tx, &opts);
+    opts.before = vhu_setup_tap_mq;
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,mq=on";
+    qos_add_test("split-hdr/vhost-user/tap-multiqueue", "virtio-net",
+                 test_vhu_tap_mq, &opts);
 }
 
 libqos_init(register_vhu_tests);
