@@ -458,7 +458,11 @@ static bool vns_tap_queue_open(VnsNetTap *tap, VnsTapQueue *q, int flags,
     return true;
 }
 
-/* tap[,ifname=NAME]: attach to (or create) the interface. */
+/*
+ * tap[,ifname=NAME][,multishot=off]: attach to (or create) the
+ * interface; multishot=off takes the plain read() path a kernel without
+ * multishot reads gets.
+ */
 VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
                         VnsNetReceive *receive, void *opaque, bool verbose,
                         Error **errp)
@@ -466,7 +470,7 @@ VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
     VnsNetTap *tap = g_new0(VnsNetTap, 1);
     struct io_uring probe_ring;
     int flags = IFF_TAP | IFF_NO_PI, fd;
-    bool uring;
+    bool uring, no_multishot = false;
     unsigned int i;
     char **o;
 
@@ -474,9 +478,11 @@ VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
         if (g_str_has_prefix(*o, "ifname=") &&
             strlen(*o + 7) < IFNAMSIZ) {
             pstrcpy(tap->ifname, IFNAMSIZ, *o + 7);
+        } else if (!strcmp(*o, "multishot=off")) {
+            no_multishot = true;
         } else {
-            error_setg(errp, "tap: unknown or bad option '%s' (ifname=)",
-                       *o);
+            error_setg(errp, "tap: unknown or bad option '%s' (ifname=, "
+                       "multishot=off)", *o);
             g_free(tap);
             return NULL;
         }
@@ -520,7 +526,8 @@ VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
 
     uring = io_uring_queue_init(8, &probe_ring, 0) == 0;
     if (uring) {
-        tap->multishot = vns_tap_probe_multishot(&probe_ring);
+        tap->multishot = !no_multishot &&
+                         vns_tap_probe_multishot(&probe_ring);
         io_uring_queue_exit(&probe_ring);
     }
     tap->q = g_new0(VnsTapQueue, queues);

@@ -61,7 +61,7 @@ struct VnsNet {
  * pairs:
  *   stream,fd=N|connect=PATH,...   (net-stream.c; one per queue pair)
  *   slirp[,net=ADDR/PREFIX][,hostfwd=RULE]...   (net-slirp.c)
- *   tap,ifname=NAME   (net-tap.c)
+ *   tap,ifname=NAME[,multishot=off]   (net-tap.c)
  * NULL with @errp set on failure.
  */
 VnsNet *vns_net_open(const char *spec, unsigned int queues,

@@ -943,7 +943,8 @@ static char *vhu_tap_create(VhuTap *t)
 }
 
 /* The backend's network side is a tap that the test made. */
-static void *vhu_setup_tap_queues(GString *cmd_line, void *arg, int queues)
+static void *vhu_setup_tap_queues(GString *cmd_line, void *arg, int queues,
+                                  const char *more)
 {
     VhuArg *a = g_new0(VhuArg, 1);
 
@@ -951,7 +952,8 @@ static void *vhu_setup_tap_queues(GString *cmd_line, void *arg, int queues)
     a->tap.queues = queues;
     a->tap.skip = vhu_tap_create(&a->tap);
     if (!a->tap.skip) {
-        a->tap.spec = g_strdup_printf("tap,ifname=%s", a->tap.ifname);
+        a->tap.spec = g_strdup_printf("tap,ifname=%s%s", a->tap.ifname,
+                                      more);
         a->b.queues = queues;
     }
     /* Without a tap the backend runs on a socketpair; the test skips. */
@@ -960,12 +962,18 @@ static void *vhu_setup_tap_queues(GString *cmd_line, void *arg, int queues)
 
 static void *vhu_setup_tap(GString *cmd_line, void *arg)
 {
-    return vhu_setup_tap_queues(cmd_line, arg, 1);
+    return vhu_setup_tap_queues(cmd_line, arg, 1, "");
+}
+
+/* The same, on the plain read() path of kernels without multishot reads. */
+static void *vhu_setup_tap_plain(GString *cmd_line, void *arg)
+{
+    return vhu_setup_tap_queues(cmd_line, arg, 1, ",multishot=off");
 }
 
 static void *vhu_setup_tap_mq(GString *cmd_line, void *arg)
 {
-    return vhu_setup_tap_queues(cmd_line, arg, 2);
+    return vhu_setup_tap_queues(cmd_line, arg, 2, "");
 }
 
 static bool vhu_tap_ready(VhuArg *a)
@@ -1439,6 +1447,9 @@ static void register_vhu_tests(void)
                  test_vhu_tap_rx, &opts);
     qos_add_test("split-hdr/vhost-user/tap-tx", "virtio-net",
                  test_vhu_tap_tx, &opts);
+    opts.before = vhu_setup_tap_plain;
+    qos_add_test("split-hdr/vhost-user/tap-rx-plain-read", "virtio-net",
+                 test_vhu_tap_rx, &opts);
     opts.before = vhu_setup_tap_mq;
     opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,mq=on";
     qos_add_test("split-hdr/vhost-user/tap-multiqueue", "virtio-net",
