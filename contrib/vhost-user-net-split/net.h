@@ -7,9 +7,11 @@
  * A network side reads frames on its own (from the main loop) and hands
  * each to the backend's receive callback.  The callback returns false
  * when the frame must wait for receive buffers: the network side keeps
- * that frame, stops reading that queue, and hands the frame over again
- * when the backend calls vns_net_resume(), as QEMU's net layer queues a
- * packet its device cannot take and flushes it later.
+ * that frame and those behind it (stream and tap stop reading that
+ * queue; slirp, which cannot be stopped, keeps a bounded queue) and
+ * hands them over again, in order, when the backend calls
+ * vns_net_resume(), as QEMU's net layer queues a packet its device
+ * cannot take and flushes it later.
  */
 
 #ifndef VNS_NET_H
@@ -68,7 +70,7 @@ VnsNet *vns_net_open(const char *spec, unsigned int queues,
                      VnsNetReceive *receive, void *opaque, bool verbose,
                      Error **errp);
 
-/* The types; @opts: the NULL-terminated options after the type. */
+/* The types; @opts: the NULL-terminated options after the type name. */
 VnsNet *vns_net_stream_new(const int *fds, unsigned int queues,
                            VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp);
