@@ -6,7 +6,8 @@
 #
 #   make            build qemu-system-x86_64 and the qtests
 #   make check      run every test; ends with "N passed, N failed"
-#   make demo       boot a Linux guest on the split-header device
+#   make demo       boot a Linux guest on the split-header device, then
+#                   on the vhost-user backend (make demo-vhost-user: alone)
 #   make bench      receive-path cost, split vs classic (callgrind)
 #   make guest      test guest image: Debian's 6.12 cloud kernel, the
 #                   patched virtio_net (guest/linux/patches), tcp_mmap,
@@ -48,7 +49,7 @@ PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	$(shell git -C $(SRC) ls-files --cached --others --exclude-standard \
 	    hw include tests docs contrib qapi 2>/dev/null)
 
-.PHONY: all deps prepare build tools guest guest-kasan check demo bench e2e bench-e2e checkpatch \
+.PHONY: all deps prepare build tools guest guest-kasan check demo demo-vhost-user bench e2e bench-e2e checkpatch \
 	sanitize-build fuzz-build check-sanitize check-fuzz check-selftest \
 	fuzz-long \
 	refresh-patches clean distclean
@@ -139,7 +140,14 @@ fuzz-long: $(if $(filter policy,$(TARGET)),fuzz-build,sanitize-build)
 	    --seconds $(FUZZ_SECONDS)
 
 demo: build guest
-	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)
+	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST) \
+	    --backend $(QBUILD)/contrib/vhost-user-net-split/vhost-user-net-split
+
+# Part 3 of the demo alone: the guest on the vhost-user backend (slirp).
+demo-vhost-user: build guest
+	guest/demo.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST) \
+	    --backend $(QBUILD)/contrib/vhost-user-net-split/vhost-user-net-split \
+	    --only vhost-user
 
 bench: build
 	bench/splithdr-bench.sh --build $(BUILD)

@@ -1,0 +1,262 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * vhost-user-net-split, receive: places packets exactly as QEMU's
+ * virtio-net device does.  Classic mergeable receive on a queue without
+ * a header ring; on a queue with one, the virtio header and (split) the
+ * L2..L4 headers in slot k mod N and the payload from offset 0 of the
+ * data buffers.  The split decision is the device's own file,
+ * hw/net/virtio-net-splithdr-policy.c, linked here.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/iov.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "hw/virtio/virtio-net-splithdr-wire.h"
+#include "vns.h"
+
+static void vns_discard(VuNetSplit *s, VuVirtq *vq, unsigned int n)
+{
+    unsigned int i;
+
+    vu_queue_rewind(&s->dev.parent, vq, n);
+    for (i = 0; i < n; i++) {
+        free(s->elems[i]);
+    }
+}
+
+static void vns_publish(VuNetSplit *s, VuVirtq *vq, unsigned int n)
+{
+    VuDev *dev = &s->dev.parent;
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        vu_queue_fill(dev, vq, s->elems[i], s->lens[i], i);
+        free(s->elems[i]);
+    }
+    vu_queue_flush(dev, vq, n);
+    vu_queue_notify(dev, vq);
+}
+
+/*
+ * Classic receive, as virtio_net_receive_rcu(): the virtio header (all
+ * zero, no vnet header from a stream peer) then the frame, each buffer
+ * filled before the next.  Returns false when the packet must wait.
+ */
+static bool vns_rx_classic(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
+                           const struct virtio_net_hdr *peer_hdr,
+                           const uint8_t *frame, size_t size)
+{
+    VuDev *dev = &s->dev.parent;
+    bool mrg = vns_has_feature(dev, VIRTIO_NET_F_MRG_RXBUF);
+    size_t hlen = vns_vhdr_len(dev), offset = 0;
+    struct virtio_net_hdr_mrg_rxbuf vhdr = { .hdr = *peer_hdr };
+    unsigned int i = 0;
+
+    if (mrg ? !vu_queue_avail_bytes(dev, vq, size + hlen, 0)
+            : vu_queue_empty(dev, vq)) {
+        return false;
+    }
+    while (offset < size) {
+        VuVirtqElement *elem;
+        size_t total = 0, guest_off = 0;
+
+        if (i == VNS_MAX_CHAIN) {
+            vns_break_queue(s, rq, "buffer chain too long");
+            goto err;
+        }
+        elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+        if (!elem) {
+            if (i) {
+                vns_break_queue(s, rq, "queue ran dry");
+            }
+            goto err;
+        }
+        if (elem->in_num < 1) {
+            vu_queue_rewind(dev, vq, 1);
+            free(elem);
+            vns_break_queue(s, rq, "buffer without writable descriptors");
+            goto err;
+        }
+        if (i == 0) {
+            if (mrg && iov_size(elem->in_sg, elem->in_num) < hlen) {
+                vu_queue_rewind(dev, vq, 1);
+                free(elem);
+                vns_break_queue(s, rq, "buffer smaller than the header");
+                goto err;
+            }
+            iov_from_buf(elem->in_sg, elem->in_num, 0, &vhdr,
+                         sizeof(struct virtio_net_hdr));
+            total = guest_off = hlen;
+        }
+        total += iov_from_buf(elem->in_sg, elem->in_num, guest_off,
+                              frame + offset, size - offset);
+        offset += total - guest_off;
+        s->elems[i] = elem;
+        s->lens[i++] = total;
+        if (!mrg && offset < size) {
+            /* Truncated non-mergeable packet: dropped, as QEMU does. */
+            vns_discard(s, vq, i);
+            return true;
+        }
+    }
+    if (mrg) {
+        uint16_t nb = cpu_to_le16(i);
+
+        iov_from_buf(s->elems[0]->in_sg, s->elems[0]->in_num,
+                     offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+                     &nb, sizeof(nb));
+    }
+    vns_publish(s, vq, i);
+    return true;
+
+err:
+    vns_discard(s, vq, i);
+    return true;
+}
+
+/*
+ * Split receive, as splithdr_deliver() in hw/net/virtio-net-splithdr.c:
+ * classify, take data buffers and fill them with the payload, write slot
+ * k mod N, then publish.  Returns false when the packet must wait.
+ */
+static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
+                         VnsRing *ring,
+                         const struct virtio_net_hdr *peer_hdr,
+                         const uint8_t *frame, size_t flen)
+{
+    VuDev *dev = &s->dev.parent;
+    size_t vhdr_len = vns_vhdr_len(dev);
+    struct virtio_net_hdr_mrg_rxbuf *vhdr =
+        (void *)(s->slot + VIRTIO_NET_SPLIT_HDR_PREFIX_LEN);
+    size_t hdr_len = 0, offset, slot_len;
+    SplitHdrParse parse = { 0 };
+    SplitHdrVerdict verdict;
+    unsigned int i = 0;
+    uint64_t slot_addr;
+
+    splithdr_parse(frame, flen, &parse);
+    verdict = splithdr_classify(frame, flen, &parse, ring->proto_mask,
+                                ring->slot_size -
+                                VIRTIO_NET_SPLIT_HDR_PREFIX_LEN - vhdr_len,
+                                &hdr_len);
+    if (verdict != SPLITHDR_SPLIT) {
+        hdr_len = 0;
+    }
+    /* A packet without payload still takes one buffer, used length 0. */
+    if (!vu_queue_avail_bytes(dev, vq, MAX(flen - hdr_len, 1), 0)) {
+        return false;
+    }
+
+    memset(vhdr, 0, vhdr_len);
+    vhdr->hdr = *peer_hdr;
+    offset = hdr_len;
+    do {
+        VuVirtqElement *elem;
+
+        if (i == VNS_MAX_CHAIN) {
+            vns_break_queue(s, rq, "buffer chain too long");
+            goto err;
+        }
+        elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+        if (!elem) {
+            if (i) {
+                vns_break_queue(s, rq, "queue ran dry");
+            }
+            goto err;
+        }
+        if (elem->in_num < 1) {
+            vu_queue_rewind(dev, vq, 1);
+            free(elem);
+            vns_break_queue(s, rq, "buffer without writable descriptors");
+            goto err;
+        }
+        s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
+                                  frame + offset, flen - offset);
+        offset += s->lens[i];
+        s->elems[i++] = elem;
+    } while (offset < flen);
+
+    stw_le_p(s->slot, ring->k);
+    stw_le_p(s->slot + 2, 0);
+    vhdr->num_buffers = cpu_to_le16(i);
+    if (verdict == SPLITHDR_SPLIT) {
+        vhdr->hdr.flags |= VIRTIO_NET_HDR_F_SPLIT_TRANSPORT_HEADER;
+        vhdr->hdr.hdr_len = cpu_to_le16(hdr_len);
+        memcpy(s->slot + VIRTIO_NET_SPLIT_HDR_PREFIX_LEN + vhdr_len, frame,
+               hdr_len);
+    }
+    slot_len = VIRTIO_NET_SPLIT_HDR_PREFIX_LEN + vhdr_len + hdr_len;
+    slot_addr = ring->ring_addr +
+                (uint64_t)(ring->k & (ring->num_slots - 1)) * ring->slot_size;
+    /* Before the used entries: the driver owns the slot from there on. */
+    if (!vns_write_guest(dev, slot_addr, s->slot, slot_len)) {
+        vns_break_queue(s, rq, "slot outside the memory table");
+        goto err;
+    }
+    vns_publish(s, vq, i);
+
+    ring->verdicts[verdict]++;
+    ring->header_bytes += hdr_len;
+    ring->payload_bytes += flen - hdr_len;
+    ring->k++;
+    return true;
+
+err:
+    vns_discard(s, vq, i);
+    return true;
+}
+
+/* Deliver one frame on receive queue @queue; false: wait for buffers. */
+bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
+                  size_t len)
+{
+    VuNetSplit *s = opaque;
+    VuDev *dev = &s->dev.parent;
+    struct virtio_net_hdr peer_hdr = { 0 };
+    VuVirtq *vq;
+
+    if (!s->connected) {
+        return false;                   /* held for the next front-end */
+    }
+    vq = vu_get_queue(dev, VNS_RXQ(queue));
+    if (dev->broken || s->broken[queue]) {
+        return true;                    /* dropped: nobody will take it */
+    }
+    /*
+     * A stopped queue holds the frame, as QEMU's net layer holds it for a
+     * stopped device, and reading stops behind it; the queue's start,
+     * enable or call fd resumes.  (After stop/cont the frame can come
+     * before the messages that restart the vring.)
+     */
+    if (!vu_queue_started(dev, vq) || !vu_queue_enabled(dev, vq) ||
+        !vns_vq_can_notify(vq)) {
+        return false;
+    }
+    /* The peer's checksum and GSO fields, as the device copies them. */
+    if (s->net->vnet_hdr_len) {
+        if (len <= s->net->vnet_hdr_len) {
+            return true;                /* nothing to deliver: dropped */
+        }
+        memcpy(&peer_hdr, frame, sizeof(peer_hdr));
+        frame += s->net->vnet_hdr_len;
+        len -= s->net->vnet_hdr_len;
+    }
+    if (!len) {
+        return true;                    /* nothing to deliver: dropped */
+    }
+    if (s->rings[queue].ring_addr) {
+        return vns_rx_split(s, queue, vq, &s->rings[queue], &peer_hdr, frame,
+                            len);
+    }
+    return vns_rx_classic(s, queue, vq, &peer_hdr, frame, len);
+}
+
+/* The driver made receive buffers available. */
+void vns_rx_kick(VuDev *dev, int qidx)
+{
+    VuNetSplit *s = vns_of(dev);
+
+    vns_net_resume(s->net, qidx / 2);
+}
