@@ -229,6 +229,10 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
         !vns_vq_can_notify(vq)) {
         return false;
     }
+    if (!vns_vq_mapped(dev, vq)) {
+        vns_break_queue(s, 0, "vring outside the memory table");
+        return true;
+    }
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
     }
