@@ -11,6 +11,10 @@
  *   buffer bytes, used ids and lengths must be identical, and the
  *   counters QEMU reads for each must agree with what was delivered.
  *
+ * - split-hdr/vhost-user/dirty-log: the backend delivers split packets
+ *   while a migration runs; every slot and buffer byte it wrote must
+ *   reach the destination, which it does only through the dirty log.
+ *
  * The backend runs as in virtio-net-splithdr-vhost-user-test.c: binary
  * from SPLITHDR_VHOST_USER_NET_BINARY (skipped without it), listening
  * socket passed as --fd, network side a socketpair, guest RAM in a
@@ -186,6 +190,20 @@ static void *cmp_setup_two(GString *cmd_line, void *arg)
                            " -device virtio-net-pci,netdev=hs1,"
                            "split-hdr=on,id=vnet1,addr=%02x.0 ",
                            a->sv[1], opts, CMP_PCI_SLOT);
+    g_test_queue_destroy(cmp_cleanup, a);
+    return a;
+}
+
+/* vnet0 on the backend. */
+static void *cmp_setup_backend(GString *cmd_line, void *arg)
+{
+    CmpArg *a = g_new0(CmpArg, 1);
+    g_autofree char *opts = NULL;
+
+    a->sv[0] = a->sv[1] = -1;
+    cmp_backend_start(&a->b);
+    opts = cmp_backend_opts(&a->b, "hs0");
+    g_string_append(cmd_line, opts);
     g_test_queue_destroy(cmp_cleanup, a);
     return a;
 }
@@ -397,6 +415,175 @@ static void test_compare(void *obj, void *data, QGuestAllocator *alloc)
     cmp_detach(net1, alloc);
 }
 
+/* --- dirty logging during migration -------------------------------------- */
+
+static QDict *cmp_migrate_status(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    qobject_ref(ret);
+    qobject_unref(rsp);
+    return ret;
+}
+
+static void cmp_wait_migration(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *st = cmp_migrate_status(qts);
+        const char *s = qdict_get_try_str(st, "status");
+        bool done = s && (!strcmp(s, "completed") || !strcmp(s, "failed"));
+
+        if (done) {
+            g_assert_cmpstr(s, ==, "completed");
+        }
+        qobject_unref(st);
+        if (done) {
+            return;
+        }
+        g_assert(g_get_monotonic_time() - start < TIMEOUT_US);
+        g_usleep(10000);
+    }
+}
+
+/* RAM bytes the migration stream has taken so far, in page order. */
+static uint64_t cmp_ram_sent(QTestState *qts)
+{
+    QDict *st = cmp_migrate_status(qts);
+    QDict *ram = qdict_haskey(st, "ram") ? qdict_get_qdict(st, "ram") : NULL;
+    uint64_t sent = ram ? qdict_get_int(ram, "total") -
+                          qdict_get_int(ram, "remaining") : 0;
+
+    qobject_unref(st);
+    return sent;
+}
+
+/* Copy what the migration stream has for us, @limit bytes at most. */
+static bool cmp_pump_stream(int from, int to, size_t limit)
+{
+    static uint8_t buf[65536];
+    ssize_t n = read(from, buf, MIN(limit, sizeof(buf)));
+
+    g_assert_cmpint(n, >=, 0);
+    g_assert_cmpint(write(to, buf, n), ==, n);
+    return n > 0;
+}
+
+/*
+ * The source migrates into a socket the test reads from and copies into
+ * a file.  Once the stream has taken every page below 32 MiB, where the
+ * test's rings and buffers are, the test stops reading: the migration
+ * blocks, its RAM pass done for those pages, logging still on.  Now the
+ * backend delivers packets: their slots and buffers reach the
+ * destination only if the backend marked them in the dirty log, for the
+ * final pass resends exactly what the log and QEMU's own bitmap say.
+ * Buffers and ring were posted before the migration, so QEMU's bitmap
+ * does not have them.
+ */
+static void test_dirty_log(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *pdev = container_of(((QVirtioNet *)obj)->vdev,
+                                          QVirtioPCIDevice, vdev);
+    g_autofree uint8_t *frame = g_malloc0(65536);
+    g_autofree char *path = g_strdup_printf("%s/splithdr-vhu-log-XXXXXX",
+                                            g_get_tmp_dir());
+    g_autofree char *uri = NULL, *dest = NULL, *opts = NULL;
+    g_autofree uint8_t *src_mem = g_malloc(CMP_SLOT_SIZE * RX_QSIZE);
+    g_autofree uint8_t *dst_mem = g_malloc(CMP_SLOT_SIZE * RX_QSIZE);
+    const unsigned int npkts = 24;
+    size_t hdr_len, len;
+    QTestState *src, *to;
+    CmpArg *a = data;
+    CmpBackend b2;
+    QDict *rsp;
+    int sv[2], file, nused = 0, i;
+    unsigned int k;
+    Rig r;
+
+    file = g_mkstemp(path);
+    g_assert_cmpint(file, >=, 0);
+    uri = g_strdup_printf("file:%s", path);
+
+    rig_init(&r, obj, alloc, a->b.net);
+    src = r.qts;
+    rig_set_ring(&r, CMP_SLOT_SIZE, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    for (k = 0; k < npkts; k++) {
+        len = cmp_frame(&cmp_cases[k % 3], k, frame, &hdr_len);
+        nused += cmp_nbufs(len, hdr_len);
+    }
+    g_assert_cmpint(nused, <=, NUM_BUFS);
+    rig_post(&r, nused, BUF_SIZE);
+    g_assert_cmphex(r.ring + CMP_SLOT_SIZE * RX_QSIZE, <, 32 << 20);
+    for (i = 0; i < nused; i++) {
+        g_assert_cmphex(r.bufs[i] + BUF_SIZE, <, 32 << 20);
+    }
+
+    /* A small socket buffer: the migration blocks soon when not read. */
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    g_assert_cmpint(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
+                               &(int){ 4096 }, sizeof(int)), ==, 0);
+    rsp = qtest_qmp_fds(src, &sv[1], 1, "{'execute': 'getfd', "
+                        "'arguments': {'fdname': 'mig'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    close(sv[1]);
+    rsp = qtest_qmp(src, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'fd:mig'}}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    while (cmp_ram_sent(src) < (32 << 20)) {
+        g_assert(cmp_pump_stream(sv[0], file, 4096));
+    }
+
+    /* The backend writes slots and buffers while the migration waits. */
+    for (k = 0; k < npkts; k++) {
+        len = cmp_frame(&cmp_cases[k % 3], k, frame, &hdr_len);
+        rig_expect_packet(&r, k, frame, len, hdr_len);
+    }
+
+    while (cmp_pump_stream(sv[0], file, SIZE_MAX)) {
+        /* the rest of the stream, until the source closes it */
+    }
+    close(sv[0]);
+    close(file);
+    cmp_wait_migration(src);
+
+    cmp_backend_start(&b2);
+    opts = cmp_backend_opts(&b2, "hs0");
+    dest = g_strdup_printf("%s %s -incoming defer",
+                           qos_get_current_command_line(), opts);
+    to = qtest_init(dest);
+    rsp = qtest_qmp(to, "{'execute': 'migrate-incoming', "
+                    "'arguments': {'uri': %s}}", uri);
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    cmp_wait_migration(to);
+
+    /* The ring and the buffers written, byte for byte as the source's. */
+    qtest_memread(src, r.ring, src_mem, CMP_SLOT_SIZE * RX_QSIZE);
+    qtest_memread(to, r.ring, dst_mem, CMP_SLOT_SIZE * RX_QSIZE);
+    g_assert_cmpmem(src_mem, CMP_SLOT_SIZE * RX_QSIZE, dst_mem,
+                    CMP_SLOT_SIZE * RX_QSIZE);
+    for (i = 0; i < nused; i++) {
+        qtest_memread(src, r.bufs[i], src_mem, BUF_SIZE);
+        qtest_memread(to, r.bufs[i], dst_mem, BUF_SIZE);
+        g_assert_cmpmem(src_mem, BUF_SIZE, dst_mem, BUF_SIZE);
+    }
+    /* And they hold the packets, not the fill from before. */
+    r.qts = to;
+    pdev->pdev->bus->qts = to;
+    for (k = 0; k < npkts; k++) {
+        len = cmp_frame(&cmp_cases[k % 3], k, frame, &hdr_len);
+        rig_check_slot(&r, k, frame, hdr_len, cmp_nbufs(len, hdr_len));
+    }
+    pdev->pdev->bus->qts = src;
+    qtest_quit(to);
+    cmp_backend_stop(&b2);
+    unlink(path);
+}
+
 static void register_cmp_tests(void)
 {
     QOSGraphTestOptions opts = {
@@ -411,6 +598,9 @@ static void register_cmp_tests(void)
     }
     qos_add_test("split-hdr/vhost-user/compare", "virtio-net", test_compare,
                  &opts);
+    opts.before = cmp_setup_backend;
+    qos_add_test("split-hdr/vhost-user/dirty-log", "virtio-net",
+                 test_dirty_log, &opts);
 }
 
 libqos_init(register_cmp_tests);
