@@ -234,6 +234,10 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
         !vns_vq_can_notify(vq)) {
         return false;
     }
+    if (!vns_vq_mapped(dev, vq)) {
+        vns_break_queue(s, queue, "vring outside the memory table");
+        return true;
+    }
     /* The peer's checksum and GSO fields, as the device copies them. */
     if (s->net->vnet_hdr_len) {
         if (len <= s->net->vnet_hdr_len) {

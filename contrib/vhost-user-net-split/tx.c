@@ -19,6 +19,9 @@ void vns_tx_kick(VuDev *dev, int qidx)
     if (!vns_vq_can_notify(vq)) {
         return;                         /* resumes on SET_VRING_CALL */
     }
+    if (!vns_vq_mapped(dev, vq)) {
+        return;                         /* a later table may map it */
+    }
     for (;;) {
         VuVirtqElement *elem = vu_queue_pop(dev, vq, sizeof(*elem));
         struct iovec frame[VNS_MAX_CHAIN];

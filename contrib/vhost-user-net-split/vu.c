@@ -228,7 +228,8 @@ static const char *vns_ring_error(VuNetSplit *s, VuVirtq *vq,
         return "ring outside the memory table";
     }
     /* A running queue that holds buffers would race with the slots. */
-    if (vu_queue_started(dev, vq) && !vu_queue_empty(dev, vq)) {
+    if (vu_queue_started(dev, vq) && vns_vq_mapped(dev, vq) &&
+        !vu_queue_empty(dev, vq)) {
         return "receive queue holds buffers";
     }
     return NULL;
@@ -305,6 +306,178 @@ static bool vns_state(VuNetSplit *s, VhostUserMsg *vmsg, bool set)
     return true;
 }
 
+/* Does one fd of the memory table hold [@off, @off + @size)? */
+static const char *vns_region_error(const VhostUserMemoryRegion *r, int fd)
+{
+    struct stat st;
+
+    if (!r->memory_size ||
+        r->guest_phys_addr + r->memory_size < r->guest_phys_addr ||
+        r->userspace_addr + r->memory_size < r->userspace_addr ||
+        r->mmap_offset + r->memory_size < r->mmap_offset) {
+        return "region wraps around";
+    }
+    /* Beyond the end of the file a mapping faults: SIGBUS. */
+    if (fd < 0 || fstat(fd, &st) < 0 ||
+        (uint64_t)st.st_size < r->mmap_offset + r->memory_size) {
+        return "region beyond the end of its fd";
+    }
+    return NULL;
+}
+
+/* Do the rings of @vq, @num entries, lie in the memory table? */
+static bool vns_vring_mapped(VuDev *dev, uint64_t desc, uint64_t avail,
+                             uint64_t used, unsigned int num)
+{
+    const struct { uint64_t qva, len; } r[] = {
+        { desc, 16ULL * num },
+        { avail, 6 + 2ULL * num },
+        { used, 6 + 8ULL * num },
+    };
+    unsigned int i, j;
+
+    for (i = 0; i < ARRAY_SIZE(r); i++) {
+        for (j = 0; j < dev->nregions; j++) {
+            VuDevRegion *reg = &dev->regions[j];
+
+            if (r[i].qva >= reg->qva && r[i].qva - reg->qva < reg->size &&
+                r[i].len <= reg->size - (r[i].qva - reg->qva)) {
+                break;
+            }
+        }
+        if (j == dev->nregions) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Can @vq's rings be used as they are now?  SET_VRING_NUM or a new
+ * memory table after SET_VRING_ADDR can leave them partly unmapped.
+ */
+bool vns_vq_mapped(VuDev *dev, VuVirtq *vq)
+{
+    return vns_vring_mapped(dev, vq->vra.desc_user_addr,
+                            vq->vra.avail_user_addr, vq->vra.used_user_addr,
+                            vq->vring.num);
+}
+
+/*
+ * What libvhost-user would take from the front-end unchecked, and index
+ * or map with: why @vmsg is refused, or NULL.
+ */
+static const char *vns_msg_error(VuDev *dev, VhostUserMsg *vmsg)
+{
+    VhostUserMemory mem;
+    VhostUserMemRegMsg reg;
+    struct vhost_vring_addr a;
+    unsigned int i;
+
+    switch ((unsigned int)vmsg->request) {
+    case VHOST_USER_SET_MEM_TABLE:
+        memcpy(&mem, &vmsg->payload.memory, sizeof(mem));
+        if (vmsg->size < offsetof(VhostUserMemory, regions) ||
+            mem.nregions > VHOST_MEMORY_BASELINE_NREGIONS ||
+            mem.nregions != vmsg->fd_num ||
+            vmsg->size < offsetof(VhostUserMemory, regions) +
+                         mem.nregions * sizeof(mem.regions[0])) {
+            return "malformed SET_MEM_TABLE";
+        }
+        for (i = 0; i < mem.nregions; i++) {
+            const char *err = vns_region_error(&mem.regions[i],
+                                               vmsg->fds[i]);
+
+            if (err) {
+                return err;
+            }
+        }
+        return NULL;
+    case VHOST_USER_ADD_MEM_REG:
+        if (vmsg->fd_num != 1 ||
+            vmsg->size < sizeof(vmsg->payload.memreg)) {
+            return "malformed ADD_MEM_REG";
+        }
+        memcpy(&reg, &vmsg->payload.memreg, sizeof(reg));
+        return vns_region_error(&reg.region, vmsg->fds[0]);
+    case VHOST_USER_SET_LOG_BASE: {
+        struct stat st;
+
+        if (vmsg->fd_num != 1 || vmsg->size != sizeof(vmsg->payload.log) ||
+            !vmsg->payload.log.mmap_size ||
+            vmsg->payload.log.mmap_offset + vmsg->payload.log.mmap_size <
+            vmsg->payload.log.mmap_offset ||
+            fstat(vmsg->fds[0], &st) < 0 ||
+            (uint64_t)st.st_size < vmsg->payload.log.mmap_offset +
+                                   vmsg->payload.log.mmap_size) {
+            return "bad dirty log";
+        }
+        return NULL;
+    }
+    case VHOST_USER_SET_VRING_NUM:
+    case VHOST_USER_SET_VRING_BASE:
+    case VHOST_USER_GET_VRING_BASE:
+        if (vmsg->size < sizeof(vmsg->payload.state) ||
+            vmsg->payload.state.index >= dev->max_queues) {
+            return "no such vring";
+        }
+        if (vmsg->request == VHOST_USER_SET_VRING_NUM &&
+            (!vmsg->payload.state.num ||
+             vmsg->payload.state.num > VIRTQUEUE_MAX_SIZE)) {
+            return "bad vring size";
+        }
+        return NULL;
+    case VHOST_USER_SET_VRING_ADDR:
+        memcpy(&a, &vmsg->payload.addr, sizeof(a));
+        if (vmsg->size < sizeof(a) || a.index >= dev->max_queues) {
+            return "no such vring";
+        }
+        /* Split virtqueue alignment (virtio 1.x, 2.7). */
+        if (a.desc_user_addr % 16 || a.avail_user_addr % 2 ||
+            a.used_user_addr % 4) {
+            return "vring not aligned";
+        }
+        if (!vns_vring_mapped(dev, a.desc_user_addr, a.avail_user_addr,
+                              a.used_user_addr,
+                              MAX(dev->vq[a.index].vring.num, 1))) {
+            return "vring outside the memory table";
+        }
+        return NULL;
+    case VHOST_USER_GET_INFLIGHT_FD:
+    case VHOST_USER_SET_INFLIGHT_FD:
+        return "inflight tracking not offered";
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * Refuse @vmsg: the device is broken (libvhost-user stops using its
+ * queues), the front-end gets a failure where it asked for a reply.
+ */
+static int vns_refuse(VuDev *dev, VhostUserMsg *vmsg, const char *why,
+                      int *do_reply)
+{
+    int i;
+
+    for (i = 0; i < vmsg->fd_num; i++) {
+        close(vmsg->fds[i]);
+    }
+    vmsg->fd_num = 0;
+    dev->broken = true;
+    dev->panic(dev, why);
+    if (vmsg->request == VHOST_USER_GET_VRING_BASE) {
+        vmsg->flags &= ~VHOST_USER_NEED_REPLY_MASK;
+        vmsg->payload.state.num = 0;
+        vmsg->size = sizeof(vmsg->payload.state);
+        *do_reply = 1;
+        return 1;
+    }
+    *do_reply = !!(vmsg->flags & VHOST_USER_NEED_REPLY_MASK);
+    vns_reply_u64(vmsg, 1);
+    return 1;
+}
+
 static void vns_lost_frontend(VuNetSplit *s);
 
 /* After a SET_VRING_CALL or _ENABLE: serve what waited for it. */
@@ -330,6 +503,7 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
 {
     VuNetSplit *s = vns_of(dev);
     bool ack = vmsg->flags & VHOST_USER_NEED_REPLY_MASK;
+    const char *err;
 
     /*
      * libvhost-user reads the end of the connection as a message of
@@ -341,6 +515,11 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
         *do_reply = 0;
         return 1;
     }
+    err = vns_msg_error(dev, vmsg);
+    if (err) {
+        return vns_refuse(dev, vmsg, err, do_reply);
+    }
+
     /* libvhost-user takes the message; act once it has. */
     if (vmsg->request == VHOST_USER_SET_VRING_CALL ||
         vmsg->request == VHOST_USER_SET_VRING_ENABLE) {
