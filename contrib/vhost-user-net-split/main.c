@@ -20,6 +20,8 @@ static char *opt_socket_path;
 static int opt_fd = -1;
 static int opt_net_fd = -1;
 static char *opt_net_path;
+static char *opt_net;
+static int opt_bench_ring;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
 
@@ -34,6 +36,10 @@ static GOptionEntry entries[] = {
       "network side: a connected stream socket", "FDNUM" },
     { "net-connect", 0, 0, G_OPTION_ARG_FILENAME, &opt_net_path,
       "network side: connect to this Unix stream socket", "PATH" },
+    { "net", 0, 0, G_OPTION_ARG_STRING, &opt_net,
+      "network side: bench,size=N[,count=N] (in-process frames)", "SPEC" },
+    { "x-bench-split-ring", 0, 0, G_OPTION_ARG_INT, &opt_bench_ring,
+      "benchmark only: rx queue 0 splits into private slots", "SLOT_SIZE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
     Error *err = NULL;
     VuNetSplit *s;
     int fd, net_fd;
+    VnsNetReceive *rx;
 
     context = g_option_context_new("- vhost-user-net-split backend");
     g_option_context_add_main_entries(context, entries, NULL);
@@ -113,8 +120,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "give exactly one of --socket-path and --fd\n");
         return EXIT_FAILURE;
     }
-    if ((opt_net_fd != -1) + !!opt_net_path != 1) {
-        fprintf(stderr, "give exactly one of --net-fd and --net-connect\n");
+    if ((opt_net_fd != -1) + !!opt_net_path + !!opt_net != 1) {
+        fprintf(stderr, "give exactly one of --net-fd, --net-connect "
+                "and --net\n");
         return EXIT_FAILURE;
     }
 
@@ -125,13 +133,18 @@ int main(int argc, char **argv)
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
-    net_fd = opt_net_fd != -1 ? opt_net_fd : vns_connect(opt_net_path);
-    if (net_fd < 0) {
+    if (opt_bench_ring && !vns_bench_ring_setup(opt_bench_ring)) {
+        return EXIT_FAILURE;
+    }
+    net_fd = opt_net ? -1 :
+             opt_net_fd != -1 ? opt_net_fd : vns_connect(opt_net_path);
+    if (!opt_net && net_fd < 0) {
         fprintf(stderr, "network side: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
-    s->net = vns_net_stream_new(net_fd, vns_rx_frame, s, s->verbose,
-                                &err);
+    rx = opt_bench_ring ? vns_bench_rx_frame : vns_rx_frame;
+    s->net = opt_net ? vns_net_bench_new(opt_net, rx, s, s->verbose, &err) :
+             vns_net_stream_new(net_fd, rx, s, s->verbose, &err);
     if (!s->net) {
         fprintf(stderr, "%s\n", error_get_pretty(err));
         return EXIT_FAILURE;

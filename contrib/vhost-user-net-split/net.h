@@ -44,6 +44,9 @@ struct VnsNet {
 /* Open the network side; NULL with @errp set on failure. */
 VnsNet *vns_net_stream_new(int fd, VnsNetReceive *receive, void *opaque,
                            bool verbose, Error **errp);
+/* In-process frame source for benchmarks; @spec is "bench,size=N,...". */
+VnsNet *vns_net_bench_new(const char *spec, VnsNetReceive *receive,
+                          void *opaque, bool verbose, Error **errp);
 
 static inline void vns_net_resume(VnsNet *net, unsigned int queue)
 {

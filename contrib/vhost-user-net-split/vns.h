@@ -10,6 +10,8 @@
  *   tx.c          transmit
  *   net.h         the network side's interface
  *   net-stream.c  network side: 4-byte length framed stream socket
+ *   net-bench.c   network side: in-process frame source (benchmarks)
+ *   bench-ring.c  --x-bench-split-ring: a private slot ring (benchmarks)
  */
 
 #ifndef VNS_H
@@ -37,6 +39,8 @@ typedef struct VnsRing {
     uint64_t verdicts[SPLITHDR_VERDICT__MAX];
     uint64_t header_bytes;
     uint64_t payload_bytes;
+
+    uint8_t *bench_slots;               /* bench-ring.c's, not the guest's */
 } VnsRing;
 
 typedef struct VuNetSplit {
@@ -82,5 +86,9 @@ void vns_rx_kick(VuDev *dev, int qidx);
 
 /* tx.c */
 void vns_tx_kick(VuDev *dev, int qidx);
+
+/* bench-ring.c */
+bool vns_bench_ring_setup(int slot_size);
+VnsNetReceive vns_bench_rx_frame;
 
 #endif
