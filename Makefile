@@ -9,6 +9,9 @@
 #   make demo       boot a Linux guest on the split-header device, then
 #                   on the vhost-user backend (make demo-vhost-user: alone)
 #   make bench      receive-path cost, split vs classic (callgrind)
+#   make bench-vhost-user  the vhost-user backend: receive instructions
+#                   per frame beside the device's, packet rate against
+#                   DPDK's vhost PMD (installs DPDK first: bench-deps)
 #   make guest      test guest image: Debian's 6.12 cloud kernel, the
 #                   patched virtio_net (guest/linux/patches), tcp_mmap,
 #                   ethtool, guest/tools (xdp-probe)
@@ -50,6 +53,7 @@ PREP_INPUTS := configure $(wildcard patches/*.patch) \
 	    hw include tests docs contrib qapi 2>/dev/null)
 
 .PHONY: all deps prepare build tools guest guest-kasan check demo demo-vhost-user bench e2e bench-e2e checkpatch \
+	bench-deps bench-vhost-user bench-vhost-user-callgrind bench-vhost-user-rate \
 	sanitize-build fuzz-build check-sanitize check-fuzz check-selftest \
 	fuzz-long \
 	refresh-patches clean distclean
@@ -151,6 +155,20 @@ demo-vhost-user: build guest
 
 bench: build
 	bench/splithdr-bench.sh --build $(BUILD)
+
+# DPDK for the vhost-user benchmarks only: make check does not need it.
+bench-deps: deps
+	buildsys/install-deps.sh --bench
+
+# The callgrind half runs make bench's device figures too (it prints them
+# beside the backend's); the rate half wants an idle machine to mean much.
+bench-vhost-user: bench-vhost-user-callgrind bench-vhost-user-rate
+
+bench-vhost-user-callgrind: build bench-deps
+	bench/vhost-user-callgrind.sh --build $(BUILD)
+
+bench-vhost-user-rate: build bench-deps
+	bench/vhost-user-rate.sh --build $(BUILD)
 
 e2e: build guest
 	guest/e2e-tcp-mmap.sh --qemu $(QBUILD)/qemu-system-x86_64 --image $(GUEST)

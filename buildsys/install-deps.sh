@@ -24,6 +24,13 @@ libfdt-dev seabios ipxe-qemu busybox-static valgrind ccache
 clang-14 libclang-rt-14-dev dwarves libssl-dev ethtool libelf-dev bc
 python3-matplotlib iproute2"
 BPO_PKGS="meson"
+# --bench: also what bench/vhost-user-*.sh run (make bench-deps), never
+# needed by make check: DPDK 22.11's testpmd (in dpdk-dev) with the vhost
+# and virtio-user PMDs and the ring mempool, which it loads as plugins.
+if [ "${1:-}" = --bench ]; then
+    PKGS="$PKGS dpdk-dev librte-net-vhost23 librte-net-virtio23
+librte-mempool-ring23"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -22,6 +22,7 @@ static int opt_fd = -1;
 static int opt_net_fd = -1;
 static char *opt_net_path;
 static char *opt_net;
+static int opt_bench_ring;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
 static int opt_queues = 1;
@@ -36,7 +37,9 @@ static GOptionEntry entries[] = {
       "vhost-user socket (listening or connected) as this fd", "FDNUM" },
     { "net", 'n', 0, G_OPTION_ARG_STRING, &opt_net,
       "network side: stream,fd=N | stream,connect=PATH | "
-      "slirp[,net=ADDR/PREFIX][,hostfwd=tcp::PORT-:PORT]...", "SPEC" },
+      "slirp[,net=ADDR/PREFIX][,hostfwd=tcp::PORT-:PORT]... | "
+      "tap,ifname=NAME[,multishot=off] | "
+      "bench,size=N[,count=N] (in-process frames)", "SPEC" },
     { "net-fd", 0, 0, G_OPTION_ARG_INT, &opt_net_fd,
       "same as --net stream,fd=FDNUM", "FDNUM" },
     { "net-connect", 0, 0, G_OPTION_ARG_FILENAME, &opt_net_path,
@@ -46,6 +49,8 @@ static GOptionEntry entries[] = {
     { "stats-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_stats_file,
       "write the counters as JSON here on SIGUSR1 and at exit "
       "(default: SIGUSR1 prints them to stderr)", "PATH" },
+    { "x-bench-split-ring", 0, 0, G_OPTION_ARG_INT, &opt_bench_ring,
+      "benchmark only: rx queue 0 splits into private slots", "SLOT_SIZE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) context = NULL;
     Error *err = NULL;
     VuNetSplit *s;
+    VnsNetReceive *rx;
     int fd;
 
     context = g_option_context_new("- vhost-user-net-split backend");
@@ -140,8 +146,11 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
     g_unix_signal_add(SIGUSR1, vns_sigusr1, s);
-    s->net = vns_net_open(opt_net, s->queue_pairs, vns_rx_frame, s,
-                          s->verbose, &err);
+    if (opt_bench_ring && !vns_bench_ring_setup(opt_bench_ring)) {
+        return EXIT_FAILURE;
+    }
+    rx = opt_bench_ring ? vns_bench_rx_frame : vns_rx_frame;
+    s->net = vns_net_open(opt_net, s->queue_pairs, rx, s, s->verbose, &err);
     if (!s->net) {
         fprintf(stderr, "%s\n", error_get_pretty(err));
         return EXIT_FAILURE;

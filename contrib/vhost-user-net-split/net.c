@@ -97,7 +97,7 @@ VnsNet *vns_net_open(const char *spec, unsigned int queues,
         return vns_net_stream_open(parts + 1, queues, receive, opaque,
                                    verbose, errp);
     }
-    /* One slirp stack: one queue pair. */
+    /* One slirp stack, one frame source: one queue pair. */
     if (queues != 1) {
         error_setg(errp, "--net %s: slirp has one queue pair", spec);
         return NULL;
@@ -105,6 +105,10 @@ VnsNet *vns_net_open(const char *spec, unsigned int queues,
     if (!g_strcmp0(parts[0], "slirp") || !g_strcmp0(parts[0], "user")) {
         return vns_net_slirp_new(parts + 1, receive, opaque, verbose, errp);
     }
-    error_setg(errp, "--net %s: unknown type (stream, slirp, tap)", spec);
+    if (!g_strcmp0(parts[0], "bench")) {
+        return vns_net_bench_new(spec, receive, opaque, verbose, errp);
+    }
+    error_setg(errp, "--net %s: unknown type (stream, slirp, tap, bench)",
+               spec);
     return NULL;
 }

@@ -79,6 +79,9 @@ VnsNet *vns_net_slirp_new(char **opts, VnsNetReceive *receive, void *opaque,
 VnsNet *vns_net_tap_new(char **opts, unsigned int queues,
                         VnsNetReceive *receive, void *opaque, bool verbose,
                         Error **errp);
+/* In-process frame source for benchmarks; @spec is "bench,size=N,...". */
+VnsNet *vns_net_bench_new(const char *spec, VnsNetReceive *receive,
+                          void *opaque, bool verbose, Error **errp);
 
 static inline void vns_net_resume(VnsNet *net, unsigned int queue)
 {

@@ -13,6 +13,8 @@
  *   net-stream.c  network side: 4-byte length framed stream socket
  *   net-slirp.c   network side: libslirp user networking
  *   net-tap.c     network side: tap through io_uring
+ *   net-bench.c   network side: in-process frame source (benchmarks)
+ *   bench-ring.c  --x-bench-split-ring: a private slot ring (benchmarks)
  */
 
 #ifndef VNS_H
@@ -41,6 +43,8 @@ typedef struct VnsRing {
     uint64_t verdicts[SPLITHDR_VERDICT__MAX];
     uint64_t header_bytes;
     uint64_t payload_bytes;
+
+    uint8_t *bench_slots;               /* bench-ring.c's, not the guest's */
 } VnsRing;
 
 typedef struct VuNetSplit {
@@ -92,5 +96,8 @@ void vns_tx_kick(VuDev *dev, int qidx);
 /* stats.c */
 GString *vns_stats_json(VuNetSplit *s);
 void vns_stats_dump(VuNetSplit *s, const char *path);
+/* bench-ring.c */
+bool vns_bench_ring_setup(int slot_size);
+VnsNetReceive vns_bench_rx_frame;
 
 #endif
