@@ -442,10 +442,25 @@ qemu_fuzz_target() {
             $6 ~ /splithdr/ { print $6 }' "$log" | sort -u | tr '\n' ' ')"
 }
 
+# The vhost-user backend's libFuzzer target, bounded the same way.
+vhost_user_fuzz() {
+    local log=$LOGS/fuzz-vhost-user.log rc
+    echo "run-checks: vhost-user-net-split-fuzz, ${SPLITHDR_FUZZ_SECONDS:-60}s"
+    "$SRC/buildsys/fuzz-vhost-user.sh" --build "$BUILD" --log "$log"
+    rc=$?
+    if [ "$rc" = 0 ]; then
+        record qemu-fuzz vhost-user-net-split pass
+    else
+        record qemu-fuzz vhost-user-net-split fail \
+            "$(exit_why $rc); see $log and $BUILD/vhost-user-fuzz-work/crash-*"
+    fi
+}
+
 run_qemu_fuzz() {
     qemu_fuzz_target generic-fuzz
     qemu_fuzz_target virtio-net-split-hdr
     unset QEMU_FUZZ_ARGS QEMU_FUZZ_OBJECTS
+    vhost_user_fuzz
 }
 
 # make fuzz-long: one target for SECS seconds, its corpus kept in

@@ -856,11 +856,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     fz.s = g_new0(VuNetSplit, 1);
     fz.s->listen_fd = -1;
+    fz.s->queue_pairs = 1;
     fz.s->verbose = !!getenv("FZ_VERBOSE");
     fz.s->loop = g_main_loop_new(NULL, FALSE);
     fz.net.ops = &fz_net_ops;
     fz.net.receive = vns_rx_frame;
     fz.net.opaque = fz.s;
+    fz.net.queues = 1;
     fz.s->net = &fz.net;
     return 0;
 }
