@@ -8,7 +8,8 @@
 #   make check      run every test; ends with "N passed, N failed"
 #   make demo       boot a Linux guest on the split-header device, then
 #                   on the vhost-user backend (make demo-vhost-user: alone)
-#   make bench      receive-path cost, split vs classic (callgrind)
+#   make bench      receive-path instructions per frame (callgrind): classic,
+#                   split, inline, RSS, a tap peer; a plot of them
 #   make bench-vhost-user  the vhost-user backend: receive instructions
 #                   per frame beside the device's, packet rate against
 #                   DPDK's vhost PMD (installs DPDK first: bench-deps)
