@@ -22,6 +22,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
@@ -126,6 +127,8 @@ static void cmp_backend_start(CmpBackend *b)
     b->pid = fork();
     g_assert_cmpint(b->pid, >=, 0);
     if (b->pid == 0) {
+        /* A test that aborts must not leave its backend behind. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         close(0);
         close(1);
         open("/dev/null", O_RDONLY);

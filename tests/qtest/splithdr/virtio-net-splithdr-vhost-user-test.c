@@ -19,6 +19,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <net/if.h>
@@ -158,6 +159,8 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
     b->pid = fork();
     g_assert_cmpint(b->pid, >=, 0);
     if (b->pid == 0) {
+        /* A test that aborts must not leave its backend behind. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         /* So that tap-driver.pl's pipe sees our parent end. */
         close(0);
         close(1);
