@@ -177,7 +177,7 @@ def compare(d, g, before=None):
               f"queue {i}: {what} inline_packets == device inline-* sum {inline_sum(q)}")
         post = gs + gi
         check(q["k"] == post % 2**32,
-              f"queue {i}: device k {q['slot']} == guest split + inline {post}"
+              f"queue {i}: device k {q['k']} == guest split + inline {post}"
               + (" since restore" if before else ""))
         for k in ("slot_errors", "split_resets", "drops"):
             v = g.get(f"rx{i}_{k}")
@@ -239,7 +239,7 @@ def case_suspend(dev):
     before = (int(pre["rx0_split_packets"]), int(pre["rx0_inline_packets"]))
     compare(d, g, before)
     check(q["k"] < delivered(q),
-          f"k {q['slot']} restarted: < {delivered(q)} delivered with a ring in all")
+          f"k {q['k']} restarted: < {delivered(q)} delivered with a ring in all")
     check(all(q["fault-injected"] == 0 for q in d), "no fault injected")
 
 

@@ -37,7 +37,8 @@
 
 #define FZ_MEM_SIZE (4 << 20)       /* the memfd: all guest memory */
 #define FZ_QVA_OFF 0x7f0000000000ull /* front-end address = gpa + this */
-#define FZ_NQ (2 * VNS_QUEUE_PAIRS)
+#define FZ_QUEUE_PAIRS 1           /* --queues: one pair */
+#define FZ_NQ (2 * FZ_QUEUE_PAIRS)
 #define FZ_MAX_REGIONS 3
 #define FZ_QMAX 1024                /* VIRTQUEUE_MAX_SIZE */
 #define FZ_MAX_FRAME 65550
@@ -856,13 +857,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     fz.s = g_new0(VuNetSplit, 1);
     fz.s->listen_fd = -1;
-    fz.s->queue_pairs = 1;
+    fz.s->queue_pairs = FZ_QUEUE_PAIRS;
     fz.s->verbose = !!getenv("FZ_VERBOSE");
     fz.s->loop = g_main_loop_new(NULL, FALSE);
     fz.net.ops = &fz_net_ops;
     fz.net.receive = vns_rx_frame;
     fz.net.opaque = fz.s;
-    fz.net.queues = 1;
+    fz.net.queues = FZ_QUEUE_PAIRS;
     fz.s->net = &fz.net;
     return 0;
 }

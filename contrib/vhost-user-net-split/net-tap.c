@@ -26,6 +26,9 @@
 #include <linux/if_tun.h>
 #include <glib-unix.h>
 #include <liburing.h>
+#ifdef CONFIG_VALGRIND_H
+#include <valgrind/memcheck.h>
+#endif
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/host-utils.h"
@@ -139,6 +142,11 @@ static void vns_tap_rx_process(VnsTapQueue *q)
         if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
             uint64_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 
+#ifdef CONFIG_VALGRIND_H
+            /* The kernel wrote it without a syscall valgrind can see. */
+            VALGRIND_MAKE_MEM_DEFINED(q->bufs + (size_t)bid * VNS_TAP_BUFSZ,
+                                      cqe->res);
+#endif
             g_queue_push_tail(&q->held,
                               (gpointer)(uintptr_t)(bid << 32 | cqe->res));
         } else if (cqe->res < 0 && cqe->res != -ENOBUFS) {

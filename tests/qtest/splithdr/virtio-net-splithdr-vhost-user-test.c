@@ -1376,7 +1376,7 @@ static void test_vhu_lifecycle(void)
     g_autofree char *dir = g_dir_make_tmp("splithdr-vhu-XXXXXX", NULL);
     g_autofree char *path = g_strdup_printf("%s/sock", dir);
     g_autofree char *opts = NULL;
-    VhuBackend b;
+    VhuBackend b = { 0 };
     pid_t pid;
     int i, status;
 
