@@ -499,7 +499,7 @@ static void test_dirty_log(void *obj, void *data, QGuestAllocator *alloc)
     size_t hdr_len, len;
     QTestState *src, *to;
     CmpArg *a = data;
-    CmpBackend b2;
+    CmpBackend b2 = { 0 };
     QDict *rsp;
     int sv[2], file, nused = 0, i;
     unsigned int k;

@@ -583,7 +583,7 @@ static void test_vhu_migrate(void *obj, void *data, QGuestAllocator *alloc)
                                             g_get_tmp_dir());
     g_autofree char *uri = NULL, *opts = NULL, *dest = NULL;
     QTestState *src, *to;
-    VhuBackend b2;
+    VhuBackend b2 = { 0 };
     QDict *rsp;
     uint32_t k;
     int fd;
