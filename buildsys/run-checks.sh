@@ -584,7 +584,7 @@ e2e_case() {    # name e2e-options...
 
 # A case that cannot run here: counted as a skip, never as a pass.
 e2e_skip() {    # name reason
-    record e2e "$1" skip "$2"
+    record "${E2E_SUITE:-e2e}" "$1" skip "$2"
     echo "run-checks: e2e $1: SKIP: $2"
 }
 
@@ -657,6 +657,8 @@ run_e2e_kasan() {
     local log=$LOGS/e2e-kasan-control.log con=$LOGS/e2e-kasan-control.console
     local k=(--rx-image "$img" --driver split -z -i --pace 16000000 --size 64M)
     local fault=split-hdr=on,x-split-hdr-fault-interval=500,x-split-hdr-fault
+    # e2e_case records under this suite (dynamic scope), not under e2e.
+    local E2E_SUITE=e2e-kasan
     echo "run-checks: e2e-kasan, the receiver on a KASAN kernel (a boot and 4 cases, ~1.5 min)"
     if [ ! -s "$img/vmlinuz" ] || [ ! -s "$img/initramfs.gz" ]; then
         record e2e-kasan "guest image" fail "no $img (make guest-kasan)"
