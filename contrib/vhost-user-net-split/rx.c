@@ -40,6 +40,39 @@ static void vns_publish(VuNetSplit *s, VuVirtq *vq, unsigned int n)
 }
 
 /*
+ * Buffer @i of a packet on receive queue @rq, taken as
+ * virtio_net_rx_fill() takes it in the device.  NULL when there is none
+ * to take; the queue is broken when that is the driver's fault (a chain
+ * too long, a queue that ran dry within a packet, a buffer it cannot
+ * write).
+ */
+static VuVirtqElement *vns_rx_pop(VuNetSplit *s, unsigned int rq,
+                                  VuVirtq *vq, unsigned int i)
+{
+    VuDev *dev = &s->dev.parent;
+    VuVirtqElement *elem;
+
+    if (i == VNS_MAX_CHAIN) {
+        vns_break_queue(s, rq, "buffer chain too long");
+        return NULL;
+    }
+    elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+    if (!elem) {
+        if (i) {
+            vns_break_queue(s, rq, "queue ran dry");
+        }
+        return NULL;
+    }
+    if (elem->in_num < 1) {
+        vu_queue_rewind(dev, vq, 1);
+        free(elem);
+        vns_break_queue(s, rq, "buffer without writable descriptors");
+        return NULL;
+    }
+    return elem;
+}
+
+/*
  * Classic receive, as virtio_net_receive_rcu(): the virtio header (all
  * zero, no vnet header from a stream peer) then the frame, each buffer
  * filled before the next.  Returns false when the packet must wait.
@@ -62,21 +95,8 @@ static bool vns_rx_classic(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
         VuVirtqElement *elem;
         size_t total = 0, guest_off = 0;
 
-        if (i == VNS_MAX_CHAIN) {
-            vns_break_queue(s, rq, "buffer chain too long");
-            goto err;
-        }
-        elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+        elem = vns_rx_pop(s, rq, vq, i);
         if (!elem) {
-            if (i) {
-                vns_break_queue(s, rq, "queue ran dry");
-            }
-            goto err;
-        }
-        if (elem->in_num < 1) {
-            vu_queue_rewind(dev, vq, 1);
-            free(elem);
-            vns_break_queue(s, rq, "buffer without writable descriptors");
             goto err;
         }
         if (i == 0) {
@@ -155,21 +175,8 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     do {
         VuVirtqElement *elem;
 
-        if (i == VNS_MAX_CHAIN) {
-            vns_break_queue(s, rq, "buffer chain too long");
-            goto err;
-        }
-        elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+        elem = vns_rx_pop(s, rq, vq, i);
         if (!elem) {
-            if (i) {
-                vns_break_queue(s, rq, "queue ran dry");
-            }
-            goto err;
-        }
-        if (elem->in_num < 1) {
-            vu_queue_rewind(dev, vq, 1);
-            free(elem);
-            vns_break_queue(s, rq, "buffer without writable descriptors");
             goto err;
         }
         s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
