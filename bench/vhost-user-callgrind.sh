@@ -10,9 +10,10 @@
 # For each frame size (64, 1514, 9014, 65535 bytes; TCP/IPv4, with
 # timestamps from 128 bytes up, as bench/splithdr-bench.sh builds them)
 # and mode, vhost-user-net-split runs under callgrind collecting only
-# inside vns_rx_frame(): from the network side handing over the frame to
-# the used entries published and the driver notified, the same span as
-# virtio_net_receive() in the device's figures.  Its network side is the
+# inside vns_rx_frame() and vns_rx_flush(): from the network side handing
+# over the frame to the used entries published and the driver notified
+# (once per batch, at the latest at the network side's vns_rx_flush()),
+# the same span as virtio_net_receive() in the device's figures.  Its network side is the
 # in-process frame source (--net bench,size=N,count=N: it ends the
 # backend after N frames); split mode is --x-bench-split-ring=128, the
 # device bench's slot size.  The driver is DPDK's virtio-user in
@@ -57,7 +58,8 @@ ir_per_frame() {
     rm -f "$sock" "$out"
     # shellcheck disable=SC2046  # no option, or one word
     valgrind --tool=callgrind --callgrind-out-file="$out" \
-        --toggle-collect=vns_rx_frame --collect-atstart=no \
+        --toggle-collect=vns_rx_frame --toggle-collect=vns_rx_flush \
+        --collect-atstart=no \
         "$BACKEND" --socket-path="$sock" \
         --net "bench,size=$size,count=$FRAMES" \
         $([ "$mode" = split ] && echo --x-bench-split-ring=128) \

@@ -628,6 +628,8 @@ static void fz_deliver(const uint8_t *frame, size_t len)
         fz.held_len = len;
         fz.has_held = true;
     }
+    /* A network side with one frame at a time: published at once. */
+    vns_rx_flush(fz.s, 0);
 }
 
 static void op_frame(void)
@@ -763,6 +765,7 @@ static void op_resume(void)
         fz.has_held = false;
         g_free(fz.held);
     }
+    vns_rx_flush(fz.s, 0);
 }
 
 /* --- oracle ------------------------------------------------------------- */

@@ -134,8 +134,13 @@ static ssize_t vns_slirp_send_packet(const void *buf, size_t len,
 {
     VnsNetSlirp *ns = opaque;
 
+    /*
+     * Frames come one by one from timers, input and dispatch alike, at
+     * rates where one publication each costs nothing: publish each.
+     */
     if (g_queue_is_empty(&ns->held) &&
         ns->net.receive(ns->net.opaque, 0, buf, len)) {
+        vns_rx_flush(ns->net.opaque, 0);
         return len;
     }
     if (g_queue_get_length(&ns->held) >= VNS_SLIRP_HELD_MAX) {
@@ -239,6 +244,7 @@ static void vns_slirp_resume(VnsNet *net, unsigned int queue)
         }
         g_bytes_unref(g_queue_pop_head(&ns->held));
     }
+    vns_rx_flush(ns->net.opaque, 0);
 }
 
 static void vns_slirp_send(VnsNet *net, unsigned int queue,

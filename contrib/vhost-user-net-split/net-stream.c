@@ -63,6 +63,7 @@ static void vns_stream_drain(VnsStreamQueue *ns)
         if (len > VNS_MAX_FRAME) {
             fprintf(stderr, "vhost-user-net-split: network record of %u "
                     "bytes; closing the network side\n", len);
+            vns_rx_flush(ns->stream->net.opaque, ns->index);
             vns_stream_shut(ns);
             return;
         }
@@ -76,6 +77,7 @@ static void vns_stream_drain(VnsStreamQueue *ns)
         }
         off += 4 + len;
     }
+    vns_rx_flush(ns->stream->net.opaque, ns->index);
     memmove(ns->rxbuf, ns->rxbuf + off, ns->rx_len - off);
     ns->rx_len -= off;
     /* Read on while there is room; a waiting record resumes on a kick. */

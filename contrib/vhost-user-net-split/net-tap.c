@@ -104,8 +104,8 @@ static void vns_tap_arm(VnsTapQueue *q)
     q->armed = true;
 }
 
-/* Hand the held frames over in order; true when none is left. */
-static bool vns_tap_deliver_held(VnsTapQueue *q)
+/* Hand the held frames over in order, then publish them. */
+static void vns_tap_deliver_held(VnsTapQueue *q)
 {
     VnsNetTap *tap = q->tap;
     gpointer e;
@@ -116,12 +116,12 @@ static bool vns_tap_deliver_held(VnsTapQueue *q)
 
         if (!tap->net.receive(tap->net.opaque, q->index,
                               q->bufs + (size_t)bid * VNS_TAP_BUFSZ, len)) {
-            return false;
+            break;
         }
         g_queue_pop_head(&q->held);
         vns_tap_recycle(q, bid);
     }
-    return true;
+    vns_rx_flush(tap->net.opaque, q->index);
 }
 
 /* Reap completions: reads queue their frames, writes free their buffer. */
@@ -201,11 +201,13 @@ static gboolean vns_tap_plain_readable(gint fd, GIOCondition cond,
                 fprintf(stderr, "vhost-user-net-split: tap %s: read: %s\n",
                         tap->ifname, strerror(errno));
             }
+            vns_rx_flush(tap->net.opaque, q->index);
             return G_SOURCE_CONTINUE;
         }
         if (!tap->net.receive(tap->net.opaque, q->index, q->bufs, r)) {
             q->plain_len = r;
             q->fd_src = 0;
+            vns_rx_flush(tap->net.opaque, q->index);
             return G_SOURCE_REMOVE;
         }
     }
@@ -231,7 +233,10 @@ static void vns_tap_resume(VnsNet *net, unsigned int queue)
         return;
     }
     if (q->plain_len) {
-        if (!net->receive(net->opaque, queue, q->bufs, q->plain_len)) {
+        bool taken = net->receive(net->opaque, queue, q->bufs, q->plain_len);
+
+        vns_rx_flush(net->opaque, queue);
+        if (!taken) {
             return;
         }
         q->plain_len = 0;

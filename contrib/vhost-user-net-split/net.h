@@ -12,6 +12,11 @@
  * hands them over again, in order, when the backend calls
  * vns_net_resume(), as QEMU's net layer queues a packet its device
  * cannot take and flushes it later.
+ *
+ * The backend publishes received frames to the driver in batches: a
+ * network side calls vns_rx_flush() once it has handed over all the
+ * frames it has for a queue right now (the end of a read or dispatch),
+ * else the last ones wait for the next.
  */
 
 #ifndef VNS_NET_H
@@ -28,6 +33,9 @@ typedef struct VnsNet VnsNet;
  */
 typedef bool VnsNetReceive(void *opaque, unsigned int queue,
                            const uint8_t *frame, size_t len);
+
+/* No more frames for @queue now: publish what it took (rx.c). */
+void vns_rx_flush(void *opaque, unsigned int queue);
 
 typedef struct VnsNetOps {
     /* Buffers arrived on @queue: hand held frames over, then read on. */

@@ -30,6 +30,8 @@
 #define VNS_TXQ(pair) (2 * (pair) + 1)
 #define VNS_IS_RXQ(qidx) (!((qidx) & 1))
 #define VNS_MAX_CHAIN 1024              /* VIRTQUEUE_MAX_SIZE */
+/* Used entries a receive queue publishes at most in one go (rx.c). */
+#define VNS_RX_BATCH 32
 
 typedef struct VnsRing {
     /* From SET_RING; ring_addr 0: classic receive. */
@@ -59,6 +61,8 @@ typedef struct VuNetSplit {
     unsigned int queue_pairs;           /* --queues */
     VnsRing rings[VNS_NET_QUEUES_MAX];
     bool broken[VNS_NET_QUEUES_MAX];    /* queue stopped on a bad address */
+    /* Used entries filled, not yet published (rx.c's batch). */
+    unsigned int rx_unflushed[VNS_NET_QUEUES_MAX];
 
     VnsNet *net;
 
@@ -88,6 +92,7 @@ gboolean vns_accept_ready(gint fd, GIOCondition cond, gpointer opaque);
 
 /* rx.c */
 VnsNetReceive vns_rx_frame;
+void vns_rx_flush_all(VuNetSplit *s);
 void vns_rx_kick(VuDev *dev, int qidx);
 
 /* tx.c */

@@ -506,6 +506,14 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
     const char *err;
 
     /*
+     * Whatever the message, the front-end sees every frame taken so far:
+     * GET_VRING_BASE, stop, reset, GET_STATE and SET_RING need k, the
+     * slots and used->idx consistent, and the memory and log messages
+     * must not come between a used entry and its index.
+     */
+    vns_rx_flush_all(s);
+
+    /*
      * libvhost-user reads the end of the connection as a message of
      * request 0 (VHOST_USER_NONE) and exits the process on it; serve the
      * next front-end instead, or leave through main()'s cleanup.
@@ -560,6 +568,8 @@ static gboolean vns_disconnect(gpointer opaque)
     VuNetSplit *s = opaque;
 
     vns_log(s, "vhost-user connection closed");
+    /* As if published frame by frame; nothing is left for the next one. */
+    vns_rx_flush_all(s);
     vu_deinit(&s->dev.parent);
     vug_deinit(&s->dev);
     s->connected = false;
@@ -613,6 +623,7 @@ bool vns_serve(VuNetSplit *s, int conn)
 {
     memset(s->rings, 0, sizeof(s->rings));
     memset(s->broken, 0, sizeof(s->broken));
+    memset(s->rx_unflushed, 0, sizeof(s->rx_unflushed));
     if (!vug_init(&s->dev, 2 * s->queue_pairs, conn, vns_panic,
                   &vns_iface)) {
         fprintf(stderr, "vhost-user-net-split: libvhost-user-glib "
