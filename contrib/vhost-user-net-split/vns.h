@@ -85,6 +85,7 @@ bool vns_vq_can_notify(VuVirtq *vq);
 void vns_break_queue(VuNetSplit *s, uint32_t rq, const char *why);
 bool vns_range_mapped(VuDev *dev, uint64_t gpa, uint64_t len);
 bool vns_vq_mapped(VuDev *dev, VuVirtq *vq);
+bool vns_vq_wait_rx(VuDev *dev, VuVirtq *vq);
 bool vns_write_guest(VuDev *dev, uint64_t gpa, const void *buf,
                      uint64_t len);
 bool vns_serve(VuNetSplit *s, int conn);

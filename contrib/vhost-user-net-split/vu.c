@@ -364,6 +364,25 @@ bool vns_vq_mapped(VuDev *dev, VuVirtq *vq)
 }
 
 /*
+ * Receive queue @vq cannot take the next packet: ask the driver for a
+ * kick when it adds any buffer.  False if it added one meanwhile, and
+ * the packet should be tried again rather than wait for a kick that
+ * may have come before the request.
+ */
+bool vns_vq_wait_rx(VuDev *dev, VuVirtq *vq)
+{
+    uint16_t seen = vq->shadow_avail_idx;
+
+    /*
+     * The avail event (or flag), a full barrier, then avail->idx again:
+     * the driver writes the index, a barrier, then reads the event.
+     */
+    vu_queue_set_notification(dev, vq, true);
+    return le16_to_cpu(qatomic_read(&vq->vring.avail->idx)) == seen &&
+           vq->shadow_avail_idx == seen;
+}
+
+/*
  * What libvhost-user would take from the front-end unchecked, and index
  * or map with: why @vmsg is refused, or NULL.
  */
