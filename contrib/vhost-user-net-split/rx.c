@@ -16,13 +16,21 @@
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "vns.h"
 
+/* The element of a packet's buffer @i, from vns_vq_pop_rx(). */
+static void vns_release(VuNetSplit *s, unsigned int i)
+{
+    if (s->elems[i] != &s->rx_store[i].elem) {
+        free(s->elems[i]);
+    }
+}
+
 static void vns_discard(VuNetSplit *s, VuVirtq *vq, unsigned int n)
 {
     unsigned int i;
 
     vu_queue_rewind(&s->dev.parent, vq, n);
     for (i = 0; i < n; i++) {
-        free(s->elems[i]);
+        vns_release(s, i);
     }
 }
 
@@ -82,7 +90,7 @@ static void vns_fill(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     for (i = 0; i < n; i++) {
         vu_queue_fill(dev, vq, s->elems[i], s->lens[i],
                       s->rx_unflushed[rq] + i);
-        free(s->elems[i]);
+        vns_release(s, i);
     }
     s->rx_unflushed[rq] += n;
     if (s->rx_unflushed[rq] >= VNS_RX_BATCH) {
@@ -114,13 +122,13 @@ static VuVirtqElement *vns_rx_pop(VuNetSplit *s, unsigned int rq,
         vns_break_queue(s, rq, "buffer chain too long");
         return NULL;
     }
-    elem = vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+    elem = vns_vq_pop_rx(dev, vq, &s->rx_store[i]);
     if (!elem) {
         return NULL;
     }
     if (elem->in_num < 1) {
         vu_queue_rewind(dev, vq, 1);
-        free(elem);
+        free(elem);             /* not rx_store's: that has in_num 1 */
         vns_break_queue(s, rq, "buffer without writable descriptors");
         return NULL;
     }

@@ -49,6 +49,15 @@ typedef struct VnsRing {
     uint8_t *bench_slots;               /* bench-ring.c's, not the guest's */
 } VnsRing;
 
+/*
+ * A receive buffer's element without malloc: vns_vq_pop_rx() fills it for
+ * the one-descriptor buffers drivers post.
+ */
+typedef struct VnsRxElem {
+    VuVirtqElement elem;
+    struct iovec iov;
+} VnsRxElem;
+
 typedef struct VuNetSplit {
     VugDev dev;
     GMainLoop *loop;
@@ -68,8 +77,9 @@ typedef struct VuNetSplit {
 
     /* Aligned: the virtio header is built in place at offset 4. */
     uint8_t slot[VIRTIO_NET_SPLIT_HDR_SLOT_SIZE_MAX] QEMU_ALIGNED(8);
-    VuVirtqElement *elems[VNS_MAX_CHAIN];
+    VuVirtqElement *elems[VNS_MAX_CHAIN];  /* &rx_store[i] or malloc'ed */
     size_t lens[VNS_MAX_CHAIN];
+    VnsRxElem rx_store[VNS_MAX_CHAIN];
 } VuNetSplit;
 
 static inline VuNetSplit *vns_of(VuDev *dev)
@@ -85,6 +95,7 @@ bool vns_vq_can_notify(VuVirtq *vq);
 void vns_break_queue(VuNetSplit *s, uint32_t rq, const char *why);
 bool vns_range_mapped(VuDev *dev, uint64_t gpa, uint64_t len);
 bool vns_vq_mapped(VuDev *dev, VuVirtq *vq);
+VuVirtqElement *vns_vq_pop_rx(VuDev *dev, VuVirtq *vq, VnsRxElem *store);
 bool vns_vq_wait_rx(VuDev *dev, VuVirtq *vq);
 bool vns_write_guest(VuDev *dev, uint64_t gpa, const void *buf,
                      uint64_t len);

@@ -364,6 +364,66 @@ bool vns_vq_mapped(VuDev *dev, VuVirtq *vq)
 }
 
 /*
+ * vu_queue_pop() for a receive buffer, without its costs per buffer (a
+ * malloc'ed element, a division, 48 KiB of scratch arrays on the stack):
+ * a buffer in the shape drivers post for receive, one direct writable
+ * descriptor inside one memory region, is taken into @store.  Anything
+ * else, and any state libvhost-user would complain about, is left to
+ * vu_queue_pop() itself, which panics or maps it as it always does.  The
+ * result is the same element either way: the caller frees it unless it
+ * is @store's.
+ */
+VuVirtqElement *vns_vq_pop_rx(VuDev *dev, VuVirtq *vq, VnsRxElem *store)
+{
+    unsigned int num = vq->vring.num, head;
+    struct vring_desc desc;
+    uint64_t len;
+    void *va;
+
+    if (unlikely(dev->broken || !vq->vring.avail || vq->resubmit_list ||
+                 vq->inuse >= num || !num || vq->inflight)) {
+        goto generic;
+    }
+    /* Reads avail->idx only once what it read last time is used up. */
+    if (vu_queue_empty(dev, vq)) {
+        return NULL;
+    }
+    smp_rmb();          /* the ring entry after the index, as vu_queue_pop */
+    head = le16_to_cpu(qatomic_read(&vq->vring.avail->ring[
+                           is_power_of_2(num) ? vq->last_avail_idx & (num - 1)
+                                              : vq->last_avail_idx % num]));
+    if (head >= num) {
+        goto generic;
+    }
+    /* One copy: the driver can rewrite the descriptor under us. */
+    memcpy(&desc, &vq->vring.desc[head], sizeof(desc));
+    len = le32_to_cpu(desc.len);
+    if (le16_to_cpu(desc.flags) != VRING_DESC_F_WRITE || !len) {
+        goto generic;
+    }
+    va = vu_gpa_to_va(dev, &len, le64_to_cpu(desc.addr));
+    if (!va || len != le32_to_cpu(desc.len)) {
+        goto generic;
+    }
+
+    /*
+     * Unlike vu_queue_pop(), no avail event per buffer: it is a line the
+     * driver reads, and the backend needs a kick only once it waits for
+     * buffers, when vns_vq_wait_rx() moves the event.
+     */
+    vq->last_avail_idx++;
+    vq->inuse++;
+    store->iov = (struct iovec) { .iov_base = va, .iov_len = len };
+    store->elem = (VuVirtqElement) {
+        .index = head, .in_num = 1, .in_sg = &store->iov,
+    };
+    return &store->elem;
+
+generic:
+    return vu_queue_pop(dev, vq, sizeof(VuVirtqElement));
+}
+
+/*
  * Receive queue @vq cannot take the next packet: ask the driver for a
  * kick when it adds any buffer.  False if it added one meanwhile, and
  * the packet should be tried again rather than wait for a kick that
