@@ -203,8 +203,9 @@ static bool vns_rx_classic(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
 
 /*
  * Split receive, as splithdr_deliver() in hw/net/virtio-net-splithdr.c:
- * classify, take data buffers and fill them with the payload, write slot
- * k mod N, then publish.  Returns false when the packet must wait.
+ * classify, take the data buffers the payload fills (each one full
+ * before the next), write slot k mod N and the payload, then publish.
+ * Returns false when the packet must wait.
  */
 static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
                          VnsRing *ring,
@@ -218,7 +219,7 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     size_t hdr_len = 0, offset, slot_len;
     SplitHdrParse parse = { 0 };
     SplitHdrVerdict verdict;
-    unsigned int i = 0;
+    unsigned int i = 0, n;
     uint64_t slot_addr;
 
     splithdr_parse(frame, flen, &parse);
@@ -240,8 +241,7 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
         if (!elem) {
             return vns_rx_taken(s, rq, vq, i);
         }
-        s->lens[i] = iov_from_buf(elem->in_sg, elem->in_num, 0,
-                                  frame + offset, flen - offset);
+        s->lens[i] = MIN(iov_size(elem->in_sg, elem->in_num), flen - offset);
         offset += s->lens[i];
         s->elems[i++] = elem;
     } while (offset < flen);
@@ -269,6 +269,15 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     } else if (!vns_write_guest(dev, slot_addr, s->slot, slot_len)) {
         vns_break_queue(s, rq, "slot outside the memory table");
         return vns_rx_taken(s, rq, vq, i);
+    }
+    /*
+     * The payload last: copying the slot (a load of what was just
+     * stored) behind a payload's stores to lines the driver holds waits
+     * for all of them, and took half of a 1514-byte frame's time.
+     */
+    for (n = 0, offset = hdr_len; n < i; offset += s->lens[n++]) {
+        iov_from_buf(s->elems[n]->in_sg, s->elems[n]->in_num, 0,
+                     frame + offset, s->lens[n]);
     }
     vns_fill(s, rq, vq, i);
 
