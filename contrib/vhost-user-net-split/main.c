@@ -23,6 +23,7 @@ static int opt_net_fd = -1;
 static char *opt_net_path;
 static char *opt_net;
 static int opt_bench_ring;
+static gboolean opt_bench_align;
 static gboolean opt_print_caps;
 static gboolean opt_verbose;
 static int opt_queues = 1;
@@ -51,6 +52,9 @@ static GOptionEntry entries[] = {
       "(default: SIGUSR1 prints them to stderr)", "PATH" },
     { "x-bench-split-ring", 0, 0, G_OPTION_ARG_INT, &opt_bench_ring,
       "benchmark only: rx queue 0 splits into private slots", "SLOT_SIZE" },
+    { "x-bench-align-payload", 0, 0, G_OPTION_ARG_NONE, &opt_bench_align,
+      "benchmark only, with --x-bench-split-ring: the payload from each "
+      "buffer's first 64-byte boundary", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "log vhost-user events to stderr", NULL },
     { NULL, }
@@ -146,7 +150,12 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, vns_sigterm, s);
     g_unix_signal_add(SIGINT, vns_sigterm, s);
     g_unix_signal_add(SIGUSR1, vns_sigusr1, s);
-    if (opt_bench_ring && !vns_bench_ring_setup(opt_bench_ring)) {
+    if (opt_bench_align && !opt_bench_ring) {
+        fprintf(stderr, "--x-bench-align-payload needs --x-bench-split-ring\n");
+        return EXIT_FAILURE;
+    }
+    if (opt_bench_ring &&
+        !vns_bench_ring_setup(opt_bench_ring, opt_bench_align)) {
         return EXIT_FAILURE;
     }
     rx = opt_bench_ring ? vns_bench_rx_frame : vns_rx_frame;

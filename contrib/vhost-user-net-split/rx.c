@@ -241,6 +241,9 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
         if (!elem) {
             return vns_rx_taken(s, rq, vq, i);
         }
+        if (unlikely(ring->bench_align)) {
+            vns_bench_align_buffer(elem);
+        }
         s->lens[i] = MIN(iov_size(elem->in_sg, elem->in_num), flen - offset);
         offset += s->lens[i];
         s->elems[i++] = elem;

@@ -47,6 +47,7 @@ typedef struct VnsRing {
     uint64_t payload_bytes;
 
     uint8_t *bench_slots;               /* bench-ring.c's, not the guest's */
+    bool bench_align;                   /* --x-bench-align-payload */
 } VnsRing;
 
 /*
@@ -114,7 +115,8 @@ void vns_tx_kick(VuDev *dev, int qidx);
 GString *vns_stats_json(VuNetSplit *s);
 void vns_stats_dump(VuNetSplit *s, const char *path);
 /* bench-ring.c */
-bool vns_bench_ring_setup(int slot_size);
+bool vns_bench_ring_setup(int slot_size, bool align_payload);
+void vns_bench_align_buffer(VuVirtqElement *elem);
 VnsNetReceive vns_bench_rx_frame;
 
 #endif
