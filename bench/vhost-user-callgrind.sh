@@ -91,9 +91,17 @@ if [ -z "$DEVICE_TABLE" ]; then
     echo "bench: the in-process device first (bench/splithdr-bench.sh)"
     "$HERE/splithdr-bench.sh" --build "$BUILD" | tee "$DEVICE_TABLE"
 fi
-# The device's table: frame, classic, split, ratio.
-device() {      # column size
-    awk -v c="$1" -v s="$2" '$1 == s { print $c }' "$DEVICE_TABLE"
+# The device's table: a "mode 64 1514 ..." header, then a row per mode
+# with a count per size (after the first row, each followed by a ratio).
+device() {      # mode size
+    awk -v m="$1" -v s="$2" '
+        $1 == "mode" { for (i = 2; i <= NF; i++) col[$i] = i - 1 }
+        $1 == m {
+            n = 0
+            for (i = 2; i <= NF; i++) {
+                if ($i ~ /^[0-9]+$/ && ++n == col[s]) { print $i; exit }
+            }
+        }' "$DEVICE_TABLE"
 }
 
 echo "bench: $FRAMES frames per run, the backend under callgrind"
@@ -114,7 +122,7 @@ printf '%-6s %16s %14s %10s %15s %13s %14s %12s\n' frame \
     "device split" "classic b/d" "split b/d"
 for size in 64 1514 9014 65535; do
     bc=${IRS[classic.$size]} bs=${IRS[split.$size]}
-    dc=$(device 2 "$size") ds=$(device 3 "$size")
+    dc=$(device classic "$size") ds=$(device split "$size")
     printf '%-6s %16s %14s %10s %15s %13s %14s %12s\n' "$size" "$bc" "$bs" \
         "$(ratio "$bs" "$bc")" "${dc:--}" "${ds:--}" \
         "$(ratio "$bc" "${dc:-0}")" "$(ratio "$bs" "${ds:-0}")"
