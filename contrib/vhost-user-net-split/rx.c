@@ -216,7 +216,7 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     size_t vhdr_len = vns_vhdr_len(dev);
     struct virtio_net_hdr_mrg_rxbuf *vhdr =
         (void *)(s->slot + VIRTIO_NET_SPLIT_HDR_PREFIX_LEN);
-    size_t hdr_len = 0, offset, slot_len;
+    size_t hdr_len = 0, offset, slot_len, room;
     SplitHdrParse parse = { 0 };
     SplitHdrVerdict verdict;
     unsigned int i = 0, n;
@@ -244,7 +244,10 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
         if (unlikely(ring->bench_align)) {
             vns_bench_align_buffer(elem);
         }
-        s->lens[i] = MIN(iov_size(elem->in_sg, elem->in_num), flen - offset);
+        /* iov_size() is a call; nearly every buffer has one iovec. */
+        room = elem->in_num == 1 ? elem->in_sg[0].iov_len
+                                 : iov_size(elem->in_sg, elem->in_num);
+        s->lens[i] = MIN(room, flen - offset);
         offset += s->lens[i];
         s->elems[i++] = elem;
     } while (offset < flen);
