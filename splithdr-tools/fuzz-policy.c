@@ -15,9 +15,10 @@
  * buffers filled completely, one after another) and checks that slot and
  * buffers put together give back the frame.  Built with ASan and UBSan,
  * it also proves that no frame makes the policy read out of bounds.
- * Two differential checks: the verdict agrees with the hash type RSS
- * takes from the same parse, and it does not change with the bytes that
- * follow the frame in memory.
+ * Three differential checks: the parse read in place agrees with
+ * eth_get_protocols()'s on every frame it reads, the verdict agrees with
+ * the hash type RSS takes from the same parse, and it does not change
+ * with the bytes that follow the frame in memory.
  */
 
 #include "qemu/osdep.h"
@@ -50,6 +51,26 @@ static void check_rss_agrees(const SplitHdrParse *p, SplitHdrVerdict v)
     }
     if (!ip) {
         assert(v == SPLITHDR_INLINE_NOT_IP || v == SPLITHDR_INLINE_MALFORMED);
+    }
+}
+
+/*
+ * splithdr_parse() reads the commonest frames in place: it must find
+ * what eth_get_protocols() finds (splithdr_parse_full()).  Offsets and
+ * protocols only mean something where the parse found IP.
+ */
+static void check_parse_agrees(const uint8_t *frame, size_t len,
+                               const SplitHdrParse *p)
+{
+    SplitHdrParse ref = { 0 };
+
+    splithdr_parse_full(frame, len, &ref);
+    assert(p->hasip4 == ref.hasip4 && p->hasip6 == ref.hasip6);
+    if (ref.hasip4 || ref.hasip6) {
+        assert(p->l3off == ref.l3off && p->l4off == ref.l4off);
+        assert(p->fragment == ref.fragment);
+        assert(p->ip_proto == ref.ip_proto);
+        assert(p->l4proto == ref.l4proto);
     }
 }
 
@@ -96,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     frame = copy;
 
     splithdr_parse(frame, len, &p);
+    check_parse_agrees(frame, len, &p);
     v = splithdr_classify(frame, len, &p, mask, room, &hdr_len);
     assert(v < SPLITHDR_VERDICT__MAX);
     assert(strcmp(splithdr_verdict_name(v), "invalid"));

@@ -29,7 +29,7 @@ typedef enum SplitHdrVerdict {
 } SplitHdrVerdict;
 
 /*
- * What QEMU's parser (eth_get_protocols()) found, offsets relative to the
+ * What QEMU's parser (eth_get_protocols()) finds, offsets relative to the
  * frame.  This is the only parse of a frame: the policy reads header
  * fields only at these offsets, and never walks a header chain itself.
  */
@@ -46,8 +46,15 @@ typedef struct SplitHdrParse {
 /* Name of a verdict, as used by the QMP counters ("split", "inline-..."). */
 const char *splithdr_verdict_name(SplitHdrVerdict v);
 
-/* Parse @frame (no virtio header in front) with eth_get_protocols(). */
+/*
+ * Parse @frame (no virtio header in front): what eth_get_protocols()
+ * finds.  Untagged IPv4, and IPv6 straight to TCP or UDP, are read in
+ * place; every other frame goes through the parser.
+ */
 void splithdr_parse(const uint8_t *frame, size_t len, SplitHdrParse *p);
+
+/* The same with eth_get_protocols() for every frame: the reference. */
+void splithdr_parse_full(const uint8_t *frame, size_t len, SplitHdrParse *p);
 
 /*
  * Decide for @frame of @len bytes, parsed into @p.  @proto_mask holds
