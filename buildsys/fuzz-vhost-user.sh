@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+BUILD=$(cd "$BUILD" && pwd)     # the run below is from inside $WORK
 QB=$BUILD/qemu/build-sanitize
 TARGET=contrib/vhost-user-net-split/vhost-user-net-split-fuzz
 FZ=$QB/$TARGET
