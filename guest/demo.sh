@@ -16,9 +16,10 @@
 # 3. The guest of part 1 on -netdev vhost-user, served by our backend
 #    (contrib/vhost-user-net-split) with its libslirp network side: the
 #    same DHCP, ping and HTTP, then the backend's counters (--stats-file,
-#    written when SIGTERM ends it).  QEMU 10.0 offers no
-#    VIRTIO_F_RING_RESET with vhost-user and the patched driver splits
-#    only with it, so this guest receives classic: split stays 0.
+#    written when SIGTERM ends it) and their split and inline sums, which
+#    match the guest's ethtool -S.  The patched driver splits only with
+#    VIRTIO_F_RING_RESET, which the backend offers and QEMU's patch 0024
+#    makes work over vhost-user.
 #
 #   guest/demo.sh --qemu BIN --image DIR [--size N[K|M|G]]
 #       [--backend BIN] [--only vhost-user]
@@ -68,6 +69,11 @@ vhost_user_part() {
     wait "$bpid" || rc=1
     echo "demo: the backend's counters (--stats-file $stats, at exit):"
     cat "$stats" || rc=1
+    python3 -c 'import json, sys
+for q in json.load(open(sys.argv[1])):
+    inline = sum(v for n, v in q.items() if n.startswith("inline-"))
+    print("demo: backend rx%d: split %d, inline %d (k %d)"
+          % (q["queue"], q["split"], inline, q["k"]))' "$stats" || rc=1
     rm -rf "$dir"
     trap - EXIT
     return $rc

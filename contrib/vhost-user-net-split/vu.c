@@ -134,7 +134,10 @@ bool vns_vq_can_notify(VuVirtq *vq)
 
 /*
  * A tap with a vnet header carries the checksum and GSO offloads; QEMU
- * offers VIRTIO_NET_F_MQ only when the backend does.
+ * offers VIRTIO_NET_F_MQ only when the backend does.  A queue reset
+ * (VIRTIO_F_RING_RESET) is a vring stop and start, which any front-end
+ * may send at any time anyway, plus, for a receive queue, SET_RING with
+ * no ring: nothing more to do.
  */
 static uint64_t vns_get_features(VuDev *dev)
 {
@@ -142,6 +145,7 @@ static uint64_t vns_get_features(VuDev *dev)
 
     return 1ULL << VIRTIO_NET_F_MRG_RXBUF |
            1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER |
+           1ULL << VIRTIO_F_RING_RESET |
            (s->queue_pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0) |
            s->net->offloads;
 }

@@ -8,8 +8,9 @@
  * answering the guest only with the backend's REPLY_ACK.  The backend
  * keeps k; QEMU fetches it when the vrings stop and pushes ring and k back
  * before they start, so that stop/cont, reconnect and migration (which
- * carries QEMU's copy) keep slot k and seq k.  See the "vhost-user"
- * section of docs/specs/virtio-net-split-hdr.rst.
+ * carries QEMU's copy) keep slot k and seq k.  A queue reset turns the
+ * backend's ring off, as it does QEMU's.  See the "vhost-user" section
+ * of docs/specs/virtio-net-split-hdr.rst.
  */
 
 #include "qemu/osdep.h"
@@ -126,4 +127,35 @@ void virtio_net_splithdr_vhost_fetch(struct vhost_dev *hdev,
         return;
     }
     virtio_net_splithdr_set_k(n, rq, k);
+}
+
+/*
+ * Virtqueue @vq_index was reset (VIRTIO_F_RING_RESET) and its vring
+ * stopped (GET_VRING_BASE).  virtio_net_splithdr_queue_reset() forgot a
+ * receive queue's ring and k; the backend must too before the vring
+ * restarts, or it would place the next packets in the old ring at the
+ * old k.  The per-queue restart pushes nothing: the driver SETs again.
+ */
+void virtio_net_splithdr_vhost_queue_reset(VirtIONet *n, uint32_t vq_index)
+{
+    struct virtio_net_split_hdr_set set;
+    struct vhost_net *net;
+    uint32_t rq = vq_index / 2, k;
+    int r;
+
+    if (vq_index % 2 || !n->vhost_started ||
+        !virtio_net_splithdr_get_ring(n, rq, &set, &k)) {
+        return;
+    }
+    net = splithdr_vhost_net(n, rq);
+    if (!net || !vhost_net_split_hdr_supported(net)) {
+        return;
+    }
+    /* QEMU's copy is off already: set.ring_addr is 0. */
+    r = vhost_net_split_hdr_set_ring(net, &set);
+    trace_virtio_net_splithdr_vhost_set_ring(rq, set.ring_addr, r);
+    if (r < 0) {
+        warn_report("virtio-net: split-hdr: the vhost backend did not turn "
+                    "off the ring of reset queue %u: %s", rq, strerror(-r));
+    }
 }

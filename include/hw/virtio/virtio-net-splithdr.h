@@ -116,6 +116,7 @@ static inline void virtio_net_splithdr_classic_rx(VirtIONet *n,
  * the feature may pass through.  _set: forward an accepted SET to a
  * running backend; false, with @errp set, when the backend refused it.
  * _push / _fetch: struct vhost_dev's push_state and fetch_state hooks.
+ * _queue_reset: virtqueue @vq_index was reset and its vring stopped.
  */
 struct vhost_dev;
 bool virtio_net_splithdr_vhost_capable(VirtIONet *n);
@@ -126,6 +127,7 @@ int virtio_net_splithdr_vhost_push(struct vhost_dev *hdev,
                                    VirtIODevice *vdev);
 void virtio_net_splithdr_vhost_fetch(struct vhost_dev *hdev,
                                      VirtIODevice *vdev);
+void virtio_net_splithdr_vhost_queue_reset(VirtIONet *n, uint32_t vq_index);
 bool virtio_net_splithdr_get_ring(VirtIONet *n, uint32_t rq,
                                   struct virtio_net_split_hdr_set *set,
                                   uint32_t *k);

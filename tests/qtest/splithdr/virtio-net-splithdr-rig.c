@@ -529,6 +529,20 @@ void rig_queue_enable(Rig *r)
                                       queue_enable), 1);
 }
 
+/*
+ * Give the Rig's receive queue MSI-X vector @vector, as a driver does
+ * before it enables the queue again: a queue reset cleared it.
+ */
+void rig_queue_set_vector(Rig *r, uint16_t vector)
+{
+    size_t reg = offsetof(struct virtio_pci_common_cfg, queue_msix_vector);
+
+    rig_common_cfg_writew(r, offsetof(struct virtio_pci_common_cfg,
+                                      queue_select), 2 * r->rq);
+    rig_common_cfg_writew(r, reg, vector);
+    g_assert_cmpint(rig_common_cfg_readw(r, reg), ==, vector);
+}
+
 /* Fill [@addr, @addr + @len) with @byte. */
 void rig_fill(Rig *r, uint64_t addr, size_t len, uint8_t byte)
 {

@@ -151,6 +151,8 @@ void rig_queue_reset(Rig *r);
 
 void rig_queue_enable(Rig *r);
 
+void rig_queue_set_vector(Rig *r, uint16_t vector);
+
 void rig_fill(Rig *r, uint64_t addr, size_t len, uint8_t byte);
 
 void rig_assert_filled(Rig *r, uint64_t addr, size_t len, uint8_t byte);

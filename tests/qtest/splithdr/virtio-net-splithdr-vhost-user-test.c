@@ -1165,72 +1165,70 @@ static QList *vhu_device_stats(QTestState *qts)
     return l;
 }
 
-/*
- * The backend counts as the device does: the same frames through QEMU's
- * in-process device and through the backend, one ring each with the
- * same mask (UDP over IPv6 masked off, so that inline-masked counts
- * too), give the same counters under the same names, every one of
- * them but the device-only fault-injected.
- */
-static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
+/* Counter @name of the backend's receive queue 0. */
+static int64_t vhu_backend_stat(VhuBackend *b, const char *name)
 {
-    VhuArg *a = data;
-    QVirtioNet *net = obj, net2 = { 0 };
+    QList *l = vhu_backend_stats(b);
+    int64_t v = qdict_get_int(qobject_to(QDict, qlist_peek(l)), name);
+
+    qobject_unref(l);
+    return v;
+}
+
+/*
+ * The second device of the counters setup, vnet1 (in-process), driven as
+ * libqos drives the first; @r2 its Rig.  Free with vhu_second_free().
+ */
+static QVirtioNet *vhu_second_init(QVirtioNet *net, QGuestAllocator *alloc,
+                                   VhuArg *a, Rig *r2)
+{
     QVirtioPCIDevice *pdev = container_of(net->vdev, QVirtioPCIDevice, vdev);
     QVirtioPCIDevice *pdev2 = g_new0(QVirtioPCIDevice, 1);
     QPCIAddress addr = { .devfn = QPCI_DEVFN(5, 0) };
-    uint32_t mask = VIRTIO_NET_SPLIT_HDR_PROTO_ALL &
-                    ~VIRTIO_NET_SPLIT_HDR_PROTO_UDPV6;
-    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
-    QList *dev_stats, *vu_stats;
-    QDict *dq, *vq;
-    const QDictEntry *e;
-    int i, n = 0, compared = 0;
-    Rig r, r2;
+    QVirtioNet *net2 = g_new0(QVirtioNet, 1);
+    int i;
 
-    /* The second device, driven as libqos drives the first. */
     virtio_pci_init(pdev2, pdev->pdev->bus, &addr);
     qvirtio_pci_start_hw(&pdev2->obj);
-    net2.vdev = &pdev2->vdev;
-    qvirtio_set_features(net2.vdev, qvirtio_get_features(net2.vdev) &
+    net2->vdev = &pdev2->vdev;
+    qvirtio_set_features(net2->vdev, qvirtio_get_features(net2->vdev) &
                          ~(QVIRTIO_F_BAD_FEATURE |
                            (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
                            (1ull << VIRTIO_RING_F_EVENT_IDX)));
-    net2.n_queues = 3;
-    net2.queues = g_new(QVirtQueue *, 3);
+    net2->n_queues = 3;
+    net2->queues = g_new(QVirtQueue *, 3);
     for (i = 0; i < 3; i++) {
-        net2.queues[i] = qvirtqueue_setup(net2.vdev, alloc, i);
+        net2->queues[i] = qvirtqueue_setup(net2->vdev, alloc, i);
     }
-    qvirtio_set_driver_ok(net2.vdev);
+    qvirtio_set_driver_ok(net2->vdev);
+    rig_init(r2, net2, alloc, a->dev_net);
+    return net2;
+}
 
-    vhu_init(&r, obj, alloc, data);
-    rig_init(&r2, &net2, alloc, a->dev_net);
-    rig_set_ring(&r, 128, RX_QSIZE, mask);
-    rig_set_ring(&r2, 128, RX_QSIZE, mask);
-    rig_post(&r, NUM_BUFS, BUF_SIZE);
-    rig_post(&r2, NUM_BUFS, BUF_SIZE);
-    for (i = 0; i < ARRAY_SIZE(vhu_cases); i++) {
-        size_t hdr_len, len = vhu_frame(&vhu_cases[i], frame, &hdr_len);
+static void vhu_second_free(QVirtioNet *net2)
+{
+    g_free(net2->queues);
+    g_free(container_of(net2->vdev, QVirtioPCIDevice, vdev));
+    g_free(net2);
+}
 
-        if (vhu_cases[i].frame.l3 == L3_IP6 && vhu_cases[i].frame.l4 == 17 &&
-            !vhu_cases[i].frame.ip6_frag) {
-            hdr_len = 0;                /* masked: inline */
-        }
-        rig_expect_packet(&r, n, frame, len, hdr_len);
-        rig_expect_packet(&r2, n, frame, len, hdr_len);
-        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
-        rig_post(&r2, vhu_bufs(len, hdr_len), BUF_SIZE);
-        n++;
-    }
+/*
+ * The backend's counters of receive queue 0 equal those of the
+ * in-process device vnet1, every one under the same name but the
+ * device-only fault-injected; k is @k.
+ */
+static void vhu_assert_stats_equal(VhuArg *a, QTestState *qts, int64_t k)
+{
+    QList *dev_stats = vhu_device_stats(qts);
+    QList *vu_stats = vhu_backend_stats(&a->b);
+    QDict *dq, *vq;
+    const QDictEntry *e;
+    int compared = 0;
 
-    dev_stats = vhu_device_stats(r.qts);
-    vu_stats = vhu_backend_stats(&a->b);
     g_assert_cmpint(qlist_size(vu_stats), ==, 1);
     dq = qobject_to(QDict, qlist_peek(dev_stats));
     vq = qobject_to(QDict, qlist_peek(vu_stats));
-    g_assert_cmpint(qdict_get_int(vq, "k"), ==, n);
-    g_assert_cmpint(qdict_get_int(vq, "inline-masked"), >, 0);
-    g_assert_cmpint(qdict_get_int(vq, "split"), >, 0);
+    g_assert_cmpint(qdict_get_int(vq, "k"), ==, k);
     for (e = qdict_first(dq); e; e = qdict_next(dq, e)) {
         g_autoptr(GString) want = NULL, got = NULL;
 
@@ -1249,8 +1247,290 @@ static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(compared, ==, qdict_size(vq));
     qobject_unref(dev_stats);
     qobject_unref(vu_stats);
-    g_free(net2.queues);
-    g_free(pdev2);
+}
+
+/*
+ * The backend counts as the device does: the same frames through QEMU's
+ * in-process device and through the backend, one ring each with the
+ * same mask (UDP over IPv6 masked off, so that inline-masked counts
+ * too), give the same counters under the same names, every one of
+ * them but the device-only fault-injected.
+ */
+static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    uint32_t mask = VIRTIO_NET_SPLIT_HDR_PROTO_ALL &
+                    ~VIRTIO_NET_SPLIT_HDR_PROTO_UDPV6;
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    QVirtioNet *net2;
+    int i, n = 0;
+    Rig r, r2;
+
+    vhu_init(&r, obj, alloc, data);
+    net2 = vhu_second_init(obj, alloc, a, &r2);
+    rig_set_ring(&r, 128, RX_QSIZE, mask);
+    rig_set_ring(&r2, 128, RX_QSIZE, mask);
+    rig_post(&r, NUM_BUFS, BUF_SIZE);
+    rig_post(&r2, NUM_BUFS, BUF_SIZE);
+    for (i = 0; i < ARRAY_SIZE(vhu_cases); i++) {
+        size_t hdr_len, len = vhu_frame(&vhu_cases[i], frame, &hdr_len);
+
+        if (vhu_cases[i].frame.l3 == L3_IP6 && vhu_cases[i].frame.l4 == 17 &&
+            !vhu_cases[i].frame.ip6_frag) {
+            hdr_len = 0;                /* masked: inline */
+        }
+        rig_expect_packet(&r, n, frame, len, hdr_len);
+        rig_expect_packet(&r2, n, frame, len, hdr_len);
+        rig_post(&r, vhu_bufs(len, hdr_len), BUF_SIZE);
+        rig_post(&r2, vhu_bufs(len, hdr_len), BUF_SIZE);
+        n++;
+    }
+    g_assert_cmpint(vhu_backend_stat(&a->b, "inline-masked"), >, 0);
+    g_assert_cmpint(vhu_backend_stat(&a->b, "split"), >, 0);
+    vhu_assert_stats_equal(a, r.qts, n);
+    vhu_second_free(net2);
+}
+
+/*
+ * Reset receive queue @r (VIRTIO_F_RING_RESET) and enable it again,
+ * empty; then fill the header ring it had with 0xa5, so that any later
+ * write into it shows.  The backend published everything before it
+ * answered GET_VRING_BASE, which the reset waits for.
+ */
+static void vhu_queue_reset(Rig *r)
+{
+    uint64_t old_ring = r->ring;
+
+    rig_queue_reset(r);
+    rig_queue_enable(r);
+    if (old_ring) {
+        rig_fill(r, old_ring, (size_t)r->slot_size * r->num_slots, 0xa5);
+    }
+}
+
+/*
+ * Queue reset over vhost-user, beside the in-process device given the
+ * same frames and the same driver steps.  QEMU stops the backend's
+ * receive vring, turns its ring off, and restarts the vring at index 0
+ * when the driver enables the queue: without a new SET the queue is
+ * classic and the old ring stays untouched; after one, packets start
+ * again at slot 0 with seq 0 of the new ring.  k restarts, the other
+ * counters go on, in the backend as in the device.
+ */
+static void test_vhu_queue_reset(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    static const int first[] = { 1, 10, 2 };     /* udp4, arp, tcp6 */
+    static const int after[] = { 0, 11, 1 };     /* tcp4, icmp, udp4 */
+    VhuArg *a = data;
+    g_autofree uint8_t *frame = g_malloc0(65536 + 64);
+    uint64_t ring_a, ring_b;
+    size_t hdr_len, len, ring_len = 128 * RX_QSIZE;
+    QVirtioNet *net2;
+    Rig *rigs[2], r, r2;
+    int i, j;
+
+    vhu_init(&r, obj, alloc, data);
+    g_assert(r.vdev->features & (1ull << VIRTIO_F_RING_RESET));
+    net2 = vhu_second_init(obj, alloc, a, &r2);
+    rigs[0] = &r;
+    rigs[1] = &r2;
+
+    for (j = 0; j < 2; j++) {
+        rig_set_ring(rigs[j], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+        rig_post(rigs[j], NUM_BUFS, BUF_SIZE);
+    }
+    ring_a = r.ring;
+    for (i = 0; i < ARRAY_SIZE(first); i++) {
+        len = vhu_frame(&vhu_cases[first[i]], frame, &hdr_len);
+        for (j = 0; j < 2; j++) {
+            rig_expect_packet(rigs[j], i, frame, len, hdr_len);
+        }
+    }
+
+    /* No SET after the reset: classic, nothing in the old ring. */
+    for (j = 0; j < 2; j++) {
+        vhu_queue_reset(rigs[j]);
+        rigs[j]->ring = 0;
+    }
+    len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    for (j = 0; j < 2; j++) {
+        rig_expect_classic(rigs[j], frame, len);
+    }
+    len = vhu_frame(&vhu_cases[10], frame, &hdr_len);
+    for (j = 0; j < 2; j++) {
+        rig_expect_classic(rigs[j], frame, len);
+    }
+    rig_assert_filled(&r, ring_a, ring_len, 0xa5);
+    vhu_assert_stats_equal(a, r.qts, 0);         /* "enabled" too */
+
+    /* A SET after the next reset: slot 0, seq 0 of the new ring. */
+    for (j = 0; j < 2; j++) {
+        vhu_queue_reset(rigs[j]);
+        rig_set_ring(rigs[j], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+        rig_post(rigs[j], NUM_BUFS, BUF_SIZE);
+    }
+    ring_b = r.ring;
+    g_assert_cmphex(ring_b, !=, ring_a);
+    for (i = 0; i < ARRAY_SIZE(after); i++) {
+        len = vhu_frame(&vhu_cases[after[i]], frame, &hdr_len);
+        for (j = 0; j < 2; j++) {
+            rig_expect_packet(rigs[j], i, frame, len, hdr_len);
+            rig_post(rigs[j], vhu_bufs(len, hdr_len), BUF_SIZE);
+        }
+    }
+    rig_assert_filled(&r, ring_a, ring_len, 0xa5);
+    vhu_assert_stats_equal(a, r.qts, ARRAY_SIZE(after));
+    g_assert_cmpint(vhu_backend_stat(&a->b, "split"), ==, 4);
+    vhu_second_free(net2);
+}
+
+/*
+ * Bring vnet0 up again with VIRTIO_RING_F_EVENT_IDX and an MSI-X vector
+ * per virtqueue (configuration 0, then 1 + the queue index), so that the
+ * receive queue's interrupts show alone, in its vector's message.
+ */
+static void vhu_init_event_idx_msix(Rig *r)
+{
+    QVirtioPCIDevice *pdev = container_of(r->vdev, QVirtioPCIDevice, vdev);
+    QVirtioNet *net = r->net;
+    int i;
+
+    g_assert(qvirtio_get_features(r->vdev) &
+             (1ull << VIRTIO_RING_F_EVENT_IDX));
+    rig_device_reset(r);
+    qpci_msix_enable(pdev->pdev);
+    qvirtio_set_acknowledge(r->vdev);
+    qvirtio_set_driver(r->vdev);
+    qvirtio_set_features(r->vdev, r->vdev->features |
+                         (1ull << VIRTIO_RING_F_EVENT_IDX));
+    qvirtio_pci_set_msix_configuration_vector(pdev, r->alloc, 0);
+    for (i = 0; i < net->n_queues; i++) {
+        qvirtqueue_cleanup(r->vdev->bus, net->queues[i], r->alloc);
+        net->queues[i] = qvirtqueue_setup(r->vdev, r->alloc, i);
+        qvirtqueue_pci_msix_setup(pdev, (QVirtQueuePCI *)net->queues[i],
+                                  r->alloc, i + 1);
+    }
+    qvirtio_set_driver_ok(r->vdev);
+    r->rxq = net->queues[0];
+    r->ctrlq = net->queues[net->n_queues - 1];
+    r->avail_idx = r->used_seen = 0;
+}
+
+/* The driver's used_event (VIRTIO_RING_F_EVENT_IDX) of the receive queue. */
+static void vhu_set_used_event(Rig *r, uint16_t idx)
+{
+    qtest_writew(r->qts, r->rxq->avail + 4 + 2 * r->rxq->size, idx);
+}
+
+/*
+ * Whether the backend signalled the receive queue: QMP stop stops the
+ * backend after it handled what it read (its notifications are written
+ * by then) and then reads the guest notifiers; the MSI-X message is in
+ * guest memory once stop returns.
+ */
+static bool vhu_rx_signalled(Rig *r)
+{
+    QDict *rsp = qtest_qmp(r->qts, "{'execute': 'stop'}");
+    bool signalled;
+
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    signalled = r->vdev->bus->get_queue_isr_status(r->vdev, r->rxq);
+    rsp = qtest_qmp(r->qts, "{'execute': 'cont'}");
+    g_assert(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    return signalled;
+}
+
+/*
+ * Interrupts after a queue reset, with VIRTIO_RING_F_EVENT_IDX and MSI-X
+ * as Linux drives them: the restarted vring must have its call fd again
+ * (vhost-user back-ends drop it at GET_VRING_BASE), and the first packet
+ * after the reset, used index 1 with used_event 0, must be signalled
+ * although the backend signalled index 1 of the old ring last
+ * (libvhost-user forgets that index in vu_queue_flush(), which sees it
+ * ahead of the new one).  libvhost-user signals every SET_VRING_CALL on
+ * its own; the test waits for that signal before each packet, so that
+ * only the packet's own signal can be left in the vector.
+ */
+static void test_vhu_queue_reset_event_idx(void *obj, void *data,
+                                           QGuestAllocator *alloc)
+{
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    UsedElem used;
+    Rig r;
+
+    vhu_init(&r, obj, alloc, data);
+    vhu_init_event_idx_msix(&r);
+    /* The start's SET_VRING_CALL. */
+    qvirtio_wait_queue_isr(r.qts, r.vdev, r.rxq, TIMEOUT_US);
+
+    vhu_set_used_event(&r, 0);
+    rig_post(&r, 2, BUF_SIZE);
+    rig_send(&r, frame, len);
+    rig_wait_used(&r, 1, &used);
+    g_assert_cmpint(used.len, ==, VHDR_LEN + len);
+    qvirtio_wait_queue_isr(r.qts, r.vdev, r.rxq, TIMEOUT_US);
+
+    rig_queue_reset(&r);
+    rig_queue_set_vector(&r, 1);
+    rig_queue_enable(&r);
+    /* The restart's SET_VRING_CALL. */
+    qvirtio_wait_queue_isr(r.qts, r.vdev, r.rxq, TIMEOUT_US);
+
+    vhu_set_used_event(&r, 0);
+    rig_post(&r, 2, BUF_SIZE);
+    rig_send(&r, frame, len);
+    rig_wait_used(&r, 1, &used);
+    g_assert_cmpint(used.len, ==, VHDR_LEN + len);
+    g_assert(vhu_rx_signalled(&r));
+}
+
+/*
+ * Queue reset of the second queue pair: its vring (virtqueue 2, the
+ * first of the second vhost_dev) stops and restarts, its ring goes and
+ * comes back at k 0, while queue pair 0 runs on with its ring and k.
+ */
+static void test_vhu_queue_reset_mq(void *obj, void *data,
+                                    QGuestAllocator *alloc)
+{
+    VhuArg *a = data;
+    QVirtioNet *net = obj;
+    g_autofree uint8_t *frame = g_malloc0(4096);
+    size_t hdr_len, len = vhu_frame(&vhu_cases[1], frame, &hdr_len);
+    uint32_t k[2] = { 0, 0 };
+    uint64_t old_ring;
+    Rig r[2];
+    int i, q;
+
+    g_assert(net->vdev->features & (1ull << VIRTIO_F_RING_RESET));
+    for (q = 0; q < 2; q++) {
+        rig_init_queue(&r[q], obj, alloc, a->b.qnet[q], q);
+        rig_set_ring(&r[q], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+        rig_post(&r[q], NUM_BUFS, BUF_SIZE);
+    }
+    g_assert_cmpint(rig_mq_pairs_set(&r[0], 2), ==, VIRTIO_NET_OK);
+    for (i = 0; i < 4; i++) {
+        q = i % 2;
+        frame[hdr_len] = i;
+        rig_expect_packet(&r[q], k[q]++, frame, len, hdr_len);
+    }
+
+    old_ring = r[1].ring;
+    vhu_queue_reset(&r[1]);
+    rig_set_ring(&r[1], 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_ALL);
+    rig_post(&r[1], NUM_BUFS, BUF_SIZE);
+    k[1] = 0;
+    for (i = 4; i < 8; i++) {
+        q = i % 2;
+        frame[hdr_len] = i;
+        rig_expect_packet(&r[q], k[q]++, frame, len, hdr_len);
+    }
+    g_assert_cmpint(k[0], ==, 4);
+    g_assert_cmpint(k[1], ==, 2);
+    rig_assert_filled(&r[1], old_ring, 128 * RX_QSIZE, 0xa5);
 }
 
 /*
@@ -1483,6 +1763,16 @@ static void register_vhu_tests(void)
     opts.before = vhu_setup_counters;
     qos_add_test("split-hdr/vhost-user/counters", "virtio-net",
                  test_vhu_counters, &opts);
+    qos_add_test("split-hdr/vhost-user/queue-reset", "virtio-net",
+                 test_vhu_queue_reset, &opts);
+    opts.before = vhu_setup;
+    qos_add_test("split-hdr/vhost-user/queue-reset-event-idx", "virtio-net",
+                 test_vhu_queue_reset_event_idx, &opts);
+    opts.before = vhu_setup_mq;
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0,mq=on";
+    qos_add_test("split-hdr/vhost-user/queue-reset-multiqueue", "virtio-net",
+                 test_vhu_queue_reset_mq, &opts);
+    opts.edge.extra_device_opts = "split-hdr=on,id=vnet0";
     opts.before = vhu_setup_tap;
     qos_add_test("split-hdr/vhost-user/tap-rx", "virtio-net",
                  test_vhu_tap_rx, &opts);
