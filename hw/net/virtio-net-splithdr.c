@@ -738,6 +738,12 @@ static size_t splithdr_place(VirtIONet *n, SplitHdrPacket *pkt,
                                                    SPLITHDR_SLOT_HDR_OFF);
     struct iovec vhdr_iov = { .iov_base = vhdr, .iov_len = n->guest_hdr_len };
 
+    /*
+     * The virtio header: classic code, but into the slot image.  First:
+     * it completes a DHCP reply's partial checksum in the frame (and
+     * clears NEEDS_CSUM), which classic does before copying any of it.
+     */
+    virtio_net_receive_header(n, &vhdr_iov, 1, buf, size);
     *ret = virtio_net_rx_fill(pkt->q, pkt->frame, pkt->flen, pkt->hdr_len,
                               NULL, NULL, &pkt->bufs);
     if (*ret) {
@@ -746,8 +752,6 @@ static size_t splithdr_place(VirtIONet *n, SplitHdrPacket *pkt,
 
     stw_le_p(s->slot, pkt->ring->k);
     stw_le_p(s->slot + 2, 0);
-    /* The virtio header: classic code, but into the slot image. */
-    virtio_net_receive_header(n, &vhdr_iov, 1, buf, size);
     vhdr->hdr.num_buffers = cpu_to_le16(pkt->bufs.num);
     /* Zero unless RSS populated them; past guest_hdr_len they are unused. */
     vhdr->hash_value = cpu_to_le32(hash->hash_value);
