@@ -735,6 +735,63 @@ size_t rig_build_frame(const FrameSpec *s, uint8_t *f, size_t *hdrs)
     return ip_end;
 }
 
+/* @sum plus the 16-bit big-endian words of @len bytes at @p. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i += 2) {
+        sum += p[i] << 8 | p[i + 1];
+    }
+    if (len & 1) {
+        sum += p[len - 1] << 8;
+    }
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+/* The sum of the UDP/IPv4 pseudo-header of @f (20-byte IPv4 header). */
+static uint32_t udp4_pseudo_sum(const uint8_t *f)
+{
+    const uint8_t *ip = f + 14;
+
+    return csum_add(0, ip + 12, 8) + 17 +
+           (ip[20 + 4] << 8 | ip[20 + 5]);
+}
+
+/* Does the UDP checksum of @f (20-byte IPv4 header) verify? */
+bool rig_udp4_csum_ok(const uint8_t *f)
+{
+    const uint8_t *udp = f + 14 + 20;
+
+    return csum_fold(csum_add(udp4_pseudo_sum(f), udp,
+                              udp[4] << 8 | udp[5])) == 0xffff;
+}
+
+/*
+ * A DHCP reply (UDP from port 67) as a host stack with checksum offload
+ * hands it to a tap: only the pseudo-header sum in the checksum field
+ * (the vnet header in front must say NEEDS_CSUM, csum_start 34,
+ * csum_offset 6).  Returns its length, and in @hdrs its headers'.
+ */
+size_t rig_dhcp_partial_csum(uint8_t *f, size_t *hdrs)
+{
+    FrameSpec spec = { .l3 = L3_IP4, .l4 = 17, .payload = 300 };
+    size_t len = rig_build_frame(&spec, f, hdrs);
+
+    rig_put16(f + 14 + 20, 67);
+    rig_put16(f + 14 + 20 + 2, 68);
+    rig_put16(f + RIG_DHCP_CSUM_OFF, csum_fold(udp4_pseudo_sum(f)));
+    return len;
+}
+
 /* ---- Checks on guest memory -------------------------------------------- */
 
 /*

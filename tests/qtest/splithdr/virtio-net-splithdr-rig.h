@@ -165,6 +165,10 @@ void rig_put16(uint8_t *p, uint16_t v);
 
 size_t rig_build_frame(const FrameSpec *s, uint8_t *f, size_t *hdrs);
 
+#define RIG_DHCP_CSUM_OFF (14 + 20 + 6)         /* its UDP checksum */
+size_t rig_dhcp_partial_csum(uint8_t *f, size_t *hdrs);
+bool rig_udp4_csum_ok(const uint8_t *f);
+
 void rig_check_slot(Rig *r, uint32_t k, const uint8_t *frame,
                     size_t hdr_len, uint16_t num_buffers);
 

@@ -720,64 +720,6 @@ static void test_peer_flags(void *obj, void *data, QGuestAllocator *alloc)
 
 /* ---- A DHCP reply with a partial checksum -------------------------------- */
 
-#define DHCP_CSUM_OFF (ETH_HLEN + 20 + 6)       /* the UDP checksum */
-
-/* @sum plus the 16-bit big-endian words of @len bytes at @p. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < len; i += 2) {
-        sum += p[i] << 8 | p[i + 1];
-    }
-    if (len & 1) {
-        sum += p[len - 1] << 8;
-    }
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return sum;
-}
-
-/* The sum of the UDP/IPv4 pseudo-header of @f (20-byte IPv4 header). */
-static uint32_t udp4_pseudo_sum(const uint8_t *f)
-{
-    const uint8_t *ip = f + ETH_HLEN;
-
-    return csum_add(0, ip + 12, 8) + IPPROTO_UDP +
-           (ip[20 + 4] << 8 | ip[20 + 5]);
-}
-
-/* Does the UDP checksum of @f verify? */
-static bool udp4_csum_ok(const uint8_t *f)
-{
-    const uint8_t *udp = f + ETH_HLEN + 20;
-
-    return csum_fold(csum_add(udp4_pseudo_sum(f), udp,
-                              udp[4] << 8 | udp[5])) == 0xffff;
-}
-
-/*
- * A DHCP reply (UDP from port 67) as a host stack with checksum offload
- * hands it to a tap: only the pseudo-header sum in the checksum field,
- * and NEEDS_CSUM with its start and offset in the vnet header.
- */
-static size_t dhcp_partial_csum(uint8_t *f, size_t *hdrs)
-{
-    FrameSpec spec = { .l3 = L3_IP4, .l4 = IPPROTO_UDP, .payload = 300 };
-    size_t len = rig_build_frame(&spec, f, hdrs);
-
-    rig_put16(f + ETH_HLEN + 20, 67);
-    rig_put16(f + ETH_HLEN + 20 + 2, 68);
-    rig_put16(f + DHCP_CSUM_OFF, csum_fold(udp4_pseudo_sum(f)));
-    return len;
-}
-
 static void inject_partial_csum(Rig *r, const uint8_t *frame, size_t len)
 {
     g_autofree uint8_t *pkt = g_malloc(VHDR_LEN + len);
@@ -813,8 +755,8 @@ static void test_dhcp_csum(void *obj, void *data, QGuestAllocator *alloc)
         return;
     }
     rig_init(&r, obj, alloc, t->inject[0]);
-    len = dhcp_partial_csum(frame, &hdrs);
-    g_assert(!udp4_csum_ok(frame));
+    len = rig_dhcp_partial_csum(frame, &hdrs);
+    g_assert(!rig_udp4_csum_ok(frame));
 
     /* No ring: classic completes the checksum, the reference. */
     rig_post(&r, 1, BUF_SIZE);
@@ -823,10 +765,10 @@ static void test_dhcp_csum(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(rig_read_classic(&r, &used, 1, &classic, got,
                                      sizeof(got)), ==, len);
     g_assert_cmphex(classic.hdr.flags, ==, 0);
-    g_assert(udp4_csum_ok(got));
-    g_assert_cmpmem(got, DHCP_CSUM_OFF, frame, DHCP_CSUM_OFF);
-    g_assert_cmpmem(got + DHCP_CSUM_OFF + 2, len - DHCP_CSUM_OFF - 2,
-                    frame + DHCP_CSUM_OFF + 2, len - DHCP_CSUM_OFF - 2);
+    g_assert(rig_udp4_csum_ok(got));
+    g_assert_cmpmem(got, RIG_DHCP_CSUM_OFF, frame, RIG_DHCP_CSUM_OFF);
+    g_assert_cmpmem(got + RIG_DHCP_CSUM_OFF + 2, len - RIG_DHCP_CSUM_OFF - 2,
+                    frame + RIG_DHCP_CSUM_OFF + 2, len - RIG_DHCP_CSUM_OFF - 2);
 
     /* UDPv4 masked: inline, the whole completed frame in the buffer. */
     rig_set_ring(&r, 128, RX_QSIZE, VIRTIO_NET_SPLIT_HDR_PROTO_TCPV4);
