@@ -12,9 +12,14 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "qemu/iov.h"
+#include "net/checksum.h"
+#include "net/eth.h"
 #include "standard-headers/linux/virtio_net.h"
 #include "hw/virtio/virtio-net-splithdr-wire.h"
 #include "vns.h"
+
+/* The device patches DHCP replies of "normal" MTU-sized frames only. */
+#define VNS_DHCP_FIX_MAX 1500
 
 /* The element of a packet's buffer @i, from vns_vq_pop_rx(). */
 static void vns_release(VuNetSplit *s, unsigned int i)
@@ -294,6 +299,67 @@ static bool vns_rx_split(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
     return true;
 }
 
+/*
+ * Classic or split by the queue's ring.  A packet that does not fit
+ * waits for a kick; the retries are for buffers added while the kick was
+ * being asked for, and bounded, so that a driver racing its index cannot
+ * keep the backend here.
+ */
+static bool vns_rx_deliver(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
+                           const struct virtio_net_hdr *peer_hdr,
+                           const uint8_t *frame, size_t len)
+{
+    VuDev *dev = &s->dev.parent;
+    unsigned int tries;
+
+    for (tries = 0; tries < 4; tries++) {
+        bool taken = s->rings[rq].ring_addr ?
+            vns_rx_split(s, rq, vq, &s->rings[rq], peer_hdr, frame, len) :
+            vns_rx_classic(s, rq, vq, peer_hdr, frame, len);
+
+        if (taken) {
+            return true;
+        }
+        /* The driver refills only after seeing what it has got. */
+        vns_rx_publish(s, rq);
+        if (vns_vq_wait_rx(dev, vq)) {
+            break;
+        }
+    }
+    return false;
+}
+
+/*
+ * The device's work_around_broken_dhclient(): a DHCP reply from a peer
+ * with a vnet header whose UDP checksum is left partial (NEEDS_CSUM) gets
+ * it completed and the flag cleared, since some DHCP clients drop such
+ * replies.  The device patches the frame before copying any of it; here
+ * it is patched in a copy, the net side's buffer being read-only.
+ */
+static bool vns_rx_is_partial_dhcp(const struct virtio_net_hdr *peer_hdr,
+                                   const uint8_t *f, size_t len)
+{
+    return (peer_hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+           len >= ETH_HLEN + sizeof(struct ip_header) +
+                  sizeof(struct udp_header) &&
+           len < VNS_DHCP_FIX_MAX &&
+           lduw_be_p(f + 12) == ETH_P_IP && f[23] == IP_PROTO_UDP &&
+           lduw_be_p(f + 34) == 67;
+}
+
+static bool vns_rx_deliver_dhcp(VuNetSplit *s, unsigned int rq, VuVirtq *vq,
+                                const struct virtio_net_hdr *peer_hdr,
+                                const uint8_t *frame, size_t len)
+{
+    uint8_t QEMU_UNINITIALIZED copy[VNS_DHCP_FIX_MAX];
+    struct virtio_net_hdr hdr = *peer_hdr;
+
+    memcpy(copy, frame, len);
+    net_checksum_calculate(copy, len, CSUM_UDP);
+    hdr.flags &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    return vns_rx_deliver(s, rq, vq, &hdr, copy, len);
+}
+
 /* Deliver one frame on receive queue @queue; false: wait for buffers. */
 bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
                   size_t len)
@@ -301,9 +367,7 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
     VuNetSplit *s = opaque;
     VuDev *dev = &s->dev.parent;
     struct virtio_net_hdr peer_hdr = { 0 };
-    unsigned int tries;
     VuVirtq *vq;
-    bool taken;
 
     if (!s->connected) {
         return false;                   /* held for the next front-end */
@@ -334,32 +398,14 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
         memcpy(&peer_hdr, frame, sizeof(peer_hdr));
         frame += s->net->vnet_hdr_len;
         len -= s->net->vnet_hdr_len;
+        if (unlikely(vns_rx_is_partial_dhcp(&peer_hdr, frame, len))) {
+            return vns_rx_deliver_dhcp(s, queue, vq, &peer_hdr, frame, len);
+        }
     }
     if (!len) {
         return true;                    /* nothing to deliver: dropped */
     }
-    /*
-     * A packet that does not fit waits for a kick; the retries are for
-     * buffers added while the kick was being asked for, and bounded, so
-     * that a driver racing its index cannot keep the backend here.
-     */
-    for (tries = 0; tries < 4; tries++) {
-        if (s->rings[queue].ring_addr) {
-            taken = vns_rx_split(s, queue, vq, &s->rings[queue], &peer_hdr,
-                                 frame, len);
-        } else {
-            taken = vns_rx_classic(s, queue, vq, &peer_hdr, frame, len);
-        }
-        if (taken) {
-            return true;
-        }
-        /* The driver refills only after seeing what it has got. */
-        vns_rx_publish(s, queue);
-        if (vns_vq_wait_rx(dev, vq)) {
-            break;
-        }
-    }
-    return false;
+    return vns_rx_deliver(s, queue, vq, &peer_hdr, frame, len);
 }
 
 /* The driver made receive buffers available. */
