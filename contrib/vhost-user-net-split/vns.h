@@ -73,6 +73,8 @@ typedef struct VuNetSplit {
     bool broken[VNS_NET_QUEUES_MAX];    /* queue stopped on a bad address */
     /* Used entries filled, not yet published (rx.c's batch). */
     unsigned int rx_unflushed[VNS_NET_QUEUES_MAX];
+    /* vns_vq_mapped() held for the rx vring since the last message. */
+    bool rx_vring_mapped[VNS_NET_QUEUES_MAX];
 
     VnsNet *net;
 

@@ -595,6 +595,8 @@ static int vns_process_msg(VuDev *dev, VhostUserMsg *vmsg, int *do_reply)
      * must not come between a used entry and its index.
      */
     vns_rx_flush_all(s);
+    /* Any message may move a vring or the memory under it: check again. */
+    memset(s->rx_vring_mapped, 0, sizeof(s->rx_vring_mapped));
 
     /*
      * libvhost-user reads the end of the connection as a message of
