@@ -150,13 +150,31 @@ static uint64_t vns_get_features(VuDev *dev)
            s->net->offloads;
 }
 
+/*
+ * Every ring off and k back to 0.  The counters go on, as the device's
+ * do from QEMU's start: these count from the backend's, across front-ends.
+ */
+static void vns_rings_drop(VuNetSplit *s)
+{
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(s->rings); i++) {
+        VnsRing *ring = &s->rings[i];
+
+        ring->ring_addr = 0;
+        ring->slot_size = ring->num_slots = ring->proto_mask = 0;
+        ring->k = 0;
+        ring->bench_slots = NULL;
+    }
+}
+
 static void vns_set_features(VuDev *dev, uint64_t features)
 {
     VuNetSplit *s = vns_of(dev);
 
     /* A driver without the feature has no rings. */
     if (!(features & (1ULL << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER))) {
-        memset(s->rings, 0, sizeof(s->rings));
+        vns_rings_drop(s);
     }
     vns_net_set_features(s->net, features, vns_vhdr_len(dev));
 }
@@ -706,7 +724,7 @@ static void vns_panic(VuDev *dev, const char *msg)
 /* Serve the front-end on @conn: a new device, rings and all. */
 bool vns_serve(VuNetSplit *s, int conn)
 {
-    memset(s->rings, 0, sizeof(s->rings));
+    vns_rings_drop(s);
     memset(s->broken, 0, sizeof(s->broken));
     memset(s->rx_unflushed, 0, sizeof(s->rx_unflushed));
     if (!vug_init(&s->dev, 2 * s->queue_pairs, conn, vns_panic,

@@ -1355,6 +1355,19 @@ static void test_vhu_counters(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpint(vhu_backend_stat(&a->b, "inline-masked"), >, 0);
     g_assert_cmpint(vhu_backend_stat(&a->b, "split"), >, 0);
     vhu_assert_stats_equal(a, r.qts, n);
+
+    /*
+     * A driver that renegotiates without the feature: no ring and k 0,
+     * but the counters go on, in the backend as in the device.
+     */
+    rig_device_reset(&r);
+    rig_device_reset(&r2);
+    r.vdev->features &= ~(1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER);
+    r2.vdev->features &= ~(1ull << VIRTIO_NET_F_SPLIT_TRANSPORT_HEADER);
+    rig_device_init(&r);
+    rig_device_init(&r2);
+    g_assert_cmpint(vhu_backend_stat(&a->b, "split"), >, 0);
+    vhu_assert_stats_equal(a, r.qts, 0);
     vhu_second_free(net2);
 }
 
