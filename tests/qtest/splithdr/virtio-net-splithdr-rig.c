@@ -6,9 +6,13 @@
 
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
+#include "qemu/cutils.h"
 #include "qemu/host-utils.h"
 #include "qemu/iov.h"
 #include "qemu/module.h"
@@ -962,6 +966,103 @@ void rig_test_cleanup(void *opaque)
     g_free(t);
 }
 
+
+/*
+ * A packet socket bound to interface @ifname: protocol @proto (0: it
+ * only sends, it never queues the frames it sees), a virtio_net_hdr in
+ * front of each frame with @vnet_hdr.  -1 on failure.
+ */
+int rig_packet_socket(const char *ifname, int proto, bool vnet_hdr)
+{
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET,
+        .sll_protocol = proto,
+        .sll_ifindex = if_nametoindex(ifname),
+    };
+    int one = 1, fd = socket(AF_PACKET, SOCK_RAW, proto);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if ((vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+                                sizeof(one)) < 0) ||
+        bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * Make the interface @ifname quiet and bring it up, with MTU @mtu unless
+ * 0: no address, and IPv6 off, since router and neighbour solicitations
+ * would reach the guest as frames.  Returns why it failed, or NULL.
+ */
+char *rig_netif_quiet_up(const char *ifname, int mtu)
+{
+    g_autofree char *ipv6 = g_strdup_printf(
+        "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    struct ifreq ifr = { 0 };
+    int fd, ret = 0;
+
+    if (g_file_test("/proc/sys/net/ipv6", G_FILE_TEST_IS_DIR)) {
+        fd = open(ipv6, O_WRONLY);
+        ret = fd < 0 ? -1 : write(fd, "1", 1);
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (ret != 1) {
+            return g_strdup_printf("cannot disable IPv6 on %s", ifname);
+        }
+    }
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    pstrcpy(ifr.ifr_name, IFNAMSIZ, ifname);
+    ifr.ifr_mtu = mtu;
+    ret = fd < 0 ? -1 : mtu ? ioctl(fd, SIOCSIFMTU, &ifr) : 0;
+    if (ret == 0) {
+        ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    }
+    if (ret == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (ret < 0) {
+        return g_strdup_printf("cannot bring %s up: %s", ifname,
+                               strerror(errno));
+    }
+    return NULL;
+}
+
+/*
+ * Run @cmd ("exec BACKEND ...") under /bin/sh as a child that dies with
+ * the test (a test that aborts must not leave it behind), its stdin and
+ * stdout on /dev/null so that tap-driver.pl's pipe sees the test's end,
+ * and without the @n fds of @close_fds (the test's ends of the sockets
+ * it shares with the child).  Returns its pid.
+ */
+pid_t rig_spawn(const char *cmd, const int *close_fds, int n)
+{
+    pid_t pid = fork();
+    int i;
+
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        close(0);
+        close(1);
+        open("/dev/null", O_RDONLY);
+        open("/dev/null", O_WRONLY);
+        for (i = 0; i < n; i++) {
+            close(close_fds[i]);
+        }
+        execlp("/bin/sh", "sh", "-c", cmd, NULL);
+        _exit(1);
+    }
+    return pid;
+}
 void *rig_test_setup(GString *cmd_line, void *arg)
 {
     TestArg *t = g_new0(TestArg, 1);

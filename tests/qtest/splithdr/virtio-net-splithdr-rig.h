@@ -197,4 +197,10 @@ void rig_test_cleanup(void *opaque);
 
 void *rig_test_setup(GString *cmd_line, void *arg);
 
+pid_t rig_spawn(const char *cmd, const int *close_fds, int n);
+
+int rig_packet_socket(const char *ifname, int proto, bool vnet_hdr);
+
+char *rig_netif_quiet_up(const char *ifname, int mtu);
+
 #endif

@@ -79,35 +79,12 @@ static void tap_abort_handler(void *opaque)
     }
 }
 
-static int tap_packet_socket(TapArg *t, bool vnet_hdr)
-{
-    struct sockaddr_ll sll = {
-        .sll_family = AF_PACKET,
-        .sll_ifindex = if_nametoindex(t->ifname),
-    };
-    int one = 1;
-    /* Protocol 0: the socket only sends, it never queues frames it sees. */
-    int fd = socket(AF_PACKET, SOCK_RAW, 0);
-
-    if (fd < 0) {
-        return -1;
-    }
-    if ((vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
-                                sizeof(one)) < 0) ||
-        bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Create the interface, quiet and up; returns why it failed, or NULL. */
 static char *tap_create(TapArg *t)
 {
-    g_autofree char *ipv6 = g_strdup_printf(
-        "/proc/sys/net/ipv6/conf/%s/disable_ipv6", t->ifname);
     struct ifreq ifr = { 0 };
-    int fd, s, ret;
+    char *why;
+    int fd;
 
     fd = open("/dev/net/tun", O_RDWR);
     if (fd < 0) {
@@ -117,45 +94,20 @@ static char *tap_create(TapArg *t)
     pstrcpy(ifr.ifr_name, IFNAMSIZ, t->ifname);
     ifr.ifr_flags = t->tun_flags;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
-        char *why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
-                                    strerror(errno));
-
+        why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
+                              strerror(errno));
         close(fd);
         return why;
     }
     close(fd);
     t->created = true;
-
-    /* Router and neighbour solicitations would reach the guest as frames. */
-    if (g_file_test("/proc/sys/net/ipv6", G_FILE_TEST_IS_DIR)) {
-        fd = open(ipv6, O_WRONLY);
-        ret = fd < 0 ? -1 : write(fd, "1", 1);
-        if (fd >= 0) {
-            close(fd);
-        }
-        if (ret != 1) {
-            return g_strdup_printf("cannot disable IPv6 on %s", t->ifname);
-        }
+    why = rig_netif_quiet_up(t->ifname, 0);
+    if (why) {
+        return why;
     }
 
-    s = socket(AF_INET, SOCK_DGRAM, 0);
-    memset(&ifr, 0, sizeof(ifr));
-    pstrcpy(ifr.ifr_name, IFNAMSIZ, t->ifname);
-    ret = s < 0 ? -1 : ioctl(s, SIOCGIFFLAGS, &ifr);
-    if (ret == 0) {
-        ifr.ifr_flags |= IFF_UP;
-        ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-    }
-    if (s >= 0) {
-        close(s);
-    }
-    if (ret < 0) {
-        return g_strdup_printf("cannot bring %s up: %s", t->ifname,
-                               strerror(errno));
-    }
-
-    t->pkt = tap_packet_socket(t, false);
-    t->pkt_vnet = tap_packet_socket(t, true);
+    t->pkt = rig_packet_socket(t->ifname, 0, false);
+    t->pkt_vnet = rig_packet_socket(t->ifname, 0, true);
     if (t->pkt < 0 || t->pkt_vnet < 0) {
         return g_strdup_printf("cannot open AF_PACKET sockets on %s: %s",
                                t->ifname, strerror(errno));

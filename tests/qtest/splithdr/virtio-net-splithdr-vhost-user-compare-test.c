@@ -22,7 +22,6 @@
  */
 
 #include "qemu/osdep.h"
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "libqtest-single.h"
 #include "qemu/bswap.h"
@@ -124,19 +123,7 @@ static void cmp_backend_start(CmpBackend *b)
     g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 
     cmd = g_strdup_printf("exec %s --fd=%d --net-fd=%d", bin, lfd, sv[1]);
-    b->pid = fork();
-    g_assert_cmpint(b->pid, >=, 0);
-    if (b->pid == 0) {
-        /* A test that aborts must not leave its backend behind. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        close(0);
-        close(1);
-        open("/dev/null", O_RDONLY);
-        open("/dev/null", O_WRONLY);
-        close(sv[0]);
-        execlp("/bin/sh", "sh", "-c", cmd, NULL);
-        _exit(1);
-    }
+    b->pid = rig_spawn(cmd, &sv[0], 1);
     close(lfd);
     close(sv[1]);
     b->net = sv[0];

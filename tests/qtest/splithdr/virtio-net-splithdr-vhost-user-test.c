@@ -19,7 +19,6 @@
  */
 
 #include "qemu/osdep.h"
-#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <net/if.h>
@@ -156,26 +155,9 @@ static void vhu_backend_start_at(VhuBackend *b, const char *path)
     }
     cmd = g_strdup_printf("exec %s --fd=%d %s", bin, lfd, net);
     g_test_message("starting vhost-user backend: %s", cmd);
-    b->pid = fork();
-    g_assert_cmpint(b->pid, >=, 0);
-    if (b->pid == 0) {
-        /* A test that aborts must not leave its backend behind. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        /* So that tap-driver.pl's pipe sees our parent end. */
-        close(0);
-        close(1);
-        open("/dev/null", O_RDONLY);
-        open("/dev/null", O_WRONLY);
-        if (b->queues > 1) {
-            for (i = 0; i < b->queues; i++) {
-                close(b->qnet[i]);
-            }
-        } else if (sv[0] >= 0) {
-            close(sv[0]);
-        }
-        execlp("/bin/sh", "sh", "-c", cmd, NULL);
-        _exit(1);
-    }
+    /* The child keeps only its ends of the network sockets. */
+    b->pid = b->queues > 1 ? rig_spawn(cmd, b->qnet, b->queues)
+                           : rig_spawn(cmd, &sv[0], sv[0] >= 0);
     close(lfd);
     if (sv[1] >= 0) {
         close(sv[1]);
@@ -864,24 +846,6 @@ static void vhu_tap_delete(VhuTap *t)
     t->send = t->capture = -1;
 }
 
-static int vhu_tap_socket(VhuTap *t, int proto, bool vnet_hdr)
-{
-    struct sockaddr_ll sll = {
-        .sll_family = AF_PACKET,
-        .sll_protocol = proto,
-        .sll_ifindex = if_nametoindex(t->ifname),
-    };
-    int one = 1, fd = socket(AF_PACKET, SOCK_RAW, proto);
-
-    if (fd < 0 ||
-        (vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
-                                sizeof(one)) < 0) ||
-        bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-        return -1;
-    }
-    return fd;
-}
-
 /*
  * A persistent tap, quiet (no address, IPv6 off: the host sends nothing
  * of its own) and up, and two packet sockets on it.  Returns why not.
@@ -889,9 +853,7 @@ static int vhu_tap_socket(VhuTap *t, int proto, bool vnet_hdr)
 static char *vhu_tap_create(VhuTap *t)
 {
     static unsigned int count;
-    g_autofree char *ipv6 = NULL;
-    struct ifreq ifr = { 0 };
-    int s, ret;
+    char *why;
 
     if (geteuid() != 0) {
         return g_strdup("needs root to create a tap interface");
@@ -899,46 +861,19 @@ static char *vhu_tap_create(VhuTap *t)
     snprintf(t->ifname, sizeof(t->ifname), "shvu%d_%u", (int)getpid(),
              count++);
     if (vhu_tap_persist(t, 1) < 0) {
-        char *why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
-                                    strerror(errno));
-
+        why = g_strdup_printf("cannot create tap %s: %s", t->ifname,
+                              strerror(errno));
         t->ifname[0] = 0;
         return why;
     }
-    ipv6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-                           t->ifname);
-    if (g_file_test(ipv6, G_FILE_TEST_EXISTS)) {
-        s = open(ipv6, O_WRONLY);
-        ret = s < 0 ? -1 : write(s, "1", 1);
-        if (s >= 0) {
-            close(s);
-        }
-        if (ret != 1) {
-            return g_strdup_printf("cannot disable IPv6 on %s", t->ifname);
-        }
-    }
-    s = socket(AF_INET, SOCK_DGRAM, 0);
-    pstrcpy(ifr.ifr_name, IFNAMSIZ, t->ifname);
     /* Room for the 64 KiB frames of vhu_cases: a tap's largest MTU. */
-    ifr.ifr_mtu = 65535 - 14;
-    ret = s < 0 ? -1 : ioctl(s, SIOCSIFMTU, &ifr);
-    if (ret == 0) {
-        ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-    }
-    if (ret == 0) {
-        ifr.ifr_flags |= IFF_UP;
-        ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-    }
-    if (s >= 0) {
-        close(s);
-    }
-    if (ret < 0) {
-        return g_strdup_printf("cannot set up %s: %s", t->ifname,
-                               strerror(errno));
+    why = rig_netif_quiet_up(t->ifname, 65535 - 14);
+    if (why) {
+        return why;
     }
     /* Protocol 0: the sending socket never queues what it sees. */
-    t->send = vhu_tap_socket(t, 0, false);
-    t->capture = vhu_tap_socket(t, htons(ETH_P_ALL), true);
+    t->send = rig_packet_socket(t->ifname, 0, false);
+    t->capture = rig_packet_socket(t->ifname, htons(ETH_P_ALL), true);
     if (t->send < 0 || t->capture < 0) {
         return g_strdup_printf("no packet sockets on %s", t->ifname);
     }
@@ -1053,7 +988,7 @@ static void test_vhu_tap_dhcp_csum(void *obj, void *data,
     vhu_init(&r, obj, alloc, data);
     /* Else the host completes the checksum before the tap. */
     g_assert(r.vdev->features & (1ull << VIRTIO_NET_F_GUEST_CSUM));
-    vnet = vhu_tap_socket(&a->tap, 0, true);
+    vnet = rig_packet_socket(a->tap.ifname, 0, true);
     g_assert_cmpint(vnet, >=, 0);
     len = rig_dhcp_partial_csum(frame, &hdrs);
     iov[1].iov_len = len;
