@@ -139,23 +139,16 @@ void virtio_net_splithdr_vhost_fetch(struct vhost_dev *hdev,
 void virtio_net_splithdr_vhost_queue_reset(VirtIONet *n, uint32_t vq_index)
 {
     struct virtio_net_split_hdr_set set;
-    struct vhost_net *net;
     uint32_t rq = vq_index / 2, k;
-    int r;
+    Error *err = NULL;
 
-    if (vq_index % 2 || !n->vhost_started ||
-        !virtio_net_splithdr_get_ring(n, rq, &set, &k)) {
-        return;
-    }
-    net = splithdr_vhost_net(n, rq);
-    if (!net || !vhost_net_split_hdr_supported(net)) {
+    if (vq_index % 2 || !virtio_net_splithdr_get_ring(n, rq, &set, &k) ||
+        !virtio_net_splithdr_vhost_capable(n)) {
         return;
     }
     /* QEMU's copy is off already: set.ring_addr is 0. */
-    r = vhost_net_split_hdr_set_ring(net, &set);
-    trace_virtio_net_splithdr_vhost_set_ring(rq, set.ring_addr, r);
-    if (r < 0) {
-        warn_report("virtio-net: split-hdr: the vhost backend did not turn "
-                    "off the ring of reset queue %u: %s", rq, strerror(-r));
+    if (!virtio_net_splithdr_vhost_set(n, &set, &err)) {
+        warn_reportf_err(err, "virtio-net: split-hdr: the ring of reset "
+                         "queue %u is not off in the vhost backend: ", rq);
     }
 }
